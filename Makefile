@@ -1,0 +1,30 @@
+# churnguard: every target calls a script in scripts/ (readable, runnable by hand).
+.PHONY: install test up down lint bench clean
+
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt requirements/*.txt scripts/install.sh
+	bash scripts/install.sh
+	touch $(STAMP)
+
+test: install
+	bash scripts/test.sh
+
+up: install
+	bash scripts/up.sh
+
+down:
+	bash scripts/down.sh
+
+lint: install
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/mypy services
+
+bench: install
+	bash scripts/bench.sh
+
+clean: down
+	rm -rf var $(VENV)

@@ -1,0 +1,165 @@
+"""`churnguard`: one command line that only dispatches to the services (imports stay per command)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _tracker(args: argparse.Namespace) -> int:
+    from services.tracker.server import run_tracker
+    from services.tracker.settings import TrackerSettings
+
+    run_tracker(TrackerSettings(), args.host, args.port, args.data_dir)
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    from services.tracker.config import ConfigError, load_config
+    from services.tracker.data import DataIntegrityError
+    from services.tracker.experiment import run_experiment
+    from services.tracker.settings import TrackerSettings
+
+    try:
+        config = load_config(args.config, args.set)
+        outcome = run_experiment(config, TrackerSettings(), args.config)
+    except (ConfigError, DataIntegrityError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"run_id: {outcome.run_id}")
+    print(f"registered: {outcome.model_name} version {outcome.version}")
+    print(f"test_roc_auc: {outcome.metrics['test_roc_auc']:.4f}")
+    return EXIT_OK
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from services.tracker.registry import PromotionRefused, promote
+    from services.tracker.settings import TrackerSettings
+
+    try:
+        move = promote(TrackerSettings(), args.version, args.reason)
+    except PromotionRefused as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"champion: version {move.version} (was {move.previous or 'none'})")
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from services.tracker.registry import PromotionRefused, rollback
+    from services.tracker.settings import TrackerSettings
+
+    try:
+        move = rollback(TrackerSettings())
+    except PromotionRefused as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"champion: version {move.version} (rolled back from {move.previous})")
+    return EXIT_OK
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from services.tracker.data import DataIntegrityError
+    from services.tracker.reproduce import reproduce
+    from services.tracker.settings import TrackerSettings
+
+    try:
+        result = reproduce(TrackerSettings(), args.run_id)
+    except DataIntegrityError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    for name, difference in sorted(result.metric_differences.items()):
+        print(f"{name}: |difference| = {difference:.3g}")
+    print(f"test predictions: max |difference| = {result.max_prediction_difference:.3g}")
+    for problem in result.problems:
+        print(f"NOT reproduced: {problem}", file=sys.stderr)
+    print("reproduced" if result.reproduced else "not reproduced")
+    return EXIT_OK if result.reproduced else EXIT_REFUSED
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    from services.tracker.bootstrap import bootstrap
+    from services.tracker.settings import TrackerSettings
+
+    print(f"champion: version {bootstrap(TrackerSettings(), args.config)}")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from services.predictor.server import run_server
+
+    run_server(args.host, args.port, args.workers)
+    return EXIT_OK
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from services.monitor.main import run_monitor
+
+    return run_monitor()
+
+
+def _weekly_list(args: argparse.Namespace) -> int:
+    from services.predictor.weekly_list import run_weekly_list
+
+    return run_weekly_list(args.input, args.top, args.output, args.url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="churnguard", description="Churn prediction, made reliable.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    tracker = command("tracker", _tracker, "Run the MLflow tracking server.")
+    tracker.add_argument("--host")
+    tracker.add_argument("--port", type=int)
+    tracker.add_argument("--data-dir", type=Path)
+
+    train = command("train", _train, "Run one experiment and register a new model version.")
+    train.add_argument("--config", type=Path, required=True)
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    promote = command("promote", _promote, "Move the champion alias to VERSION if the gate passes.")
+    promote.add_argument("version")
+    promote.add_argument("--reason", required=True)
+
+    command("rollback", _rollback, "Make the previous champion the champion again.")
+
+    reproduce = command("reproduce", _reproduce, "Rebuild a run and compare (exit 0 only when reproduced).")
+    reproduce.add_argument("run_id")
+
+    bootstrap = command("bootstrap", _bootstrap, "Train and promote the baseline when there is no champion.")
+    bootstrap.add_argument("--config", type=Path, default=Path("experiments/baseline.yaml"))
+
+    serve = command("serve", _serve, "Run the predictor.")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+
+    command("monitor", _monitor, "Run the watchdog (settings from the environment).")
+
+    weekly = command("weekly-list", _weekly_list, "Score a customer CSV and write the ranked call list.")
+    weekly.add_argument("--input", type=Path, required=True)
+    weekly.add_argument("--top", type=int, required=True)
+    weekly.add_argument("--output", type=Path, required=True)
+    weekly.add_argument("--url")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from services.common.logs import configure_logging
+
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""`churnguard tracker`: a real MLflow tracking server (SQLite store, artifacts on disk, served)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from services.tracker.settings import TrackerSettings
+
+
+def server_command(settings: TrackerSettings, host: str, port: int, data_dir: Path) -> list[str]:
+    """The `mlflow server` command line for these settings (one worker: 2-core machines)."""
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{data_dir.resolve() / 'mlflow.db'}",
+        "--artifacts-destination",
+        str((data_dir / "artifacts").resolve()),
+        "--serve-artifacts",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--allowed-hosts",
+        settings.tracker_allowed_hosts,
+    ]
+
+
+def run_tracker(settings: TrackerSettings, host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Replace this process with the MLflow server, so signals reach it directly."""
+    directory = data_dir or settings.tracker_data_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    command = server_command(settings, host or settings.tracker_host, port or settings.tracker_port, directory)
+    os.execv(command[0], command)

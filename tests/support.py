@@ -1,0 +1,59 @@
+"""Helpers for tests that run real servers: free ports, waiting with deadlines, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None, status: int = 200) -> None:
+    """Poll `url` until it answers `status`; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == status:
+                return
+            last = f"HTTP {response.status_code}"
+        except httpx.HTTPError as error:
+            last = repr(error)
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not answering {status} after {timeout} s ({last})")
+
+
+def start_cli(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `churnguard ARGS` as a real process with its output in a log file."""
+    full_env = {**os.environ, **env}
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", *args], cwd=REPO_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> int:
+    """SIGTERM, wait, then SIGKILL: never leave a server behind."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return int(process.returncode)
