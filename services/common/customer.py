@@ -6,7 +6,7 @@ repository may restate them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -97,6 +97,12 @@ SIGNATURE_TYPES: dict[str, str] = {
     name: ("long" if name in INTEGER_FIELDS else "double" if name in NUMERIC_FIELDS else "string")
     for name in FEATURE_FIELDS
 }
+
+
+def allowed_categories(name: str) -> tuple[str, ...]:
+    """The values the schema allows for a categorical field (from its Literal annotation)."""
+    annotation = CustomerRecord.model_fields[name].annotation
+    return tuple(str(value) for value in get_args(annotation))
 
 
 def parse_csv_row(row: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""create_app(settings): wire the predictor's services and routes; load the model in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from services.predictor.audit import AuditLog
+from services.predictor.auth import ApiKeyGuard
+from services.predictor.deps import Services
+from services.predictor.errors import install_error_handlers
+from services.predictor.metrics import PredictorMetrics
+from services.predictor.middleware import RequestContextMiddleware
+from services.predictor.model_store import ModelStore
+from services.predictor.readiness import Readiness
+from services.predictor.routes import health, model, predict
+from services.predictor.scoring import PredictionService
+from services.predictor.settings import PredictorSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: PredictorSettings, registry: CollectorRegistry | None = None) -> FastAPI:
+    """A fully wired app; nothing loads until the lifespan starts."""
+    metrics = PredictorMetrics(
+        registry or CollectorRegistry(), multiprocess=settings.prometheus_multiproc_dir is not None
+    )
+    store = ModelStore(settings, metrics)
+    audit = AuditLog(settings.audit_db, settings.audit_flush_seconds)
+    services = Services(
+        settings=settings,
+        metrics=metrics,
+        store=store,
+        audit=audit,
+        predictions=PredictionService(store, audit, metrics),
+        readiness=Readiness(store, audit, metrics, settings),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        audit.open()
+        keeper = asyncio.create_task(keep_model_fresh(store, settings), name="model-keeper")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            audit.close()  # flush: no accepted prediction is lost on a clean shutdown
+
+    app = FastAPI(
+        title="churnguard predictor",
+        version="1.0",
+        description="Churn probabilities for the retention team, validated, traceable and observable.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.guard = ApiKeyGuard([key.get_secret_value() for key in settings.api_keys])
+    install_error_handlers(app)
+    for module in (predict, model, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+async def keep_model_fresh(store: ModelStore, settings: PredictorSettings) -> None:
+    """First load, then: retry while there is no model; poll the alias when configured."""
+    # The MLflow client otherwise retries a dead tracker for minutes; fail fast and retry here instead.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.tracker_timeout_seconds))
+    await asyncio.to_thread(store.load_initial)
+    while True:
+        if store.current is None:
+            await asyncio.sleep(settings.retry_seconds)
+            await asyncio.to_thread(store.load_initial)
+        elif settings.poll_seconds > 0:
+            await asyncio.sleep(settings.poll_seconds)
+            await asyncio.to_thread(store.reload)
+        else:
+            await asyncio.sleep(settings.retry_seconds)
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory for `churnguard serve` (each worker builds its own app from the environment)."""
+    from services.common.logs import configure_logging
+
+    settings = PredictorSettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

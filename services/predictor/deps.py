@@ -1,0 +1,43 @@
+"""What routes depend on, as named aliases: the wired services of this app instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from services.predictor.audit import AuditLog
+from services.predictor.metrics import PredictorMetrics
+from services.predictor.model_store import ModelStore
+from services.predictor.readiness import Readiness
+from services.predictor.scoring import PredictionService
+from services.predictor.settings import PredictorSettings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: PredictorSettings
+    metrics: PredictorMetrics
+    store: ModelStore
+    audit: AuditLog
+    predictions: PredictionService
+    readiness: Readiness
+
+
+def get_services_now(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def get_services(request: Request) -> Services:
+    return get_services_now(request)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """orjson-encoded JSON (several times faster than the default encoder on large batches)."""
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")

@@ -1,0 +1,164 @@
+"""Resolve MODEL_URI to a concrete version, keep a local copy, and swap models atomically.
+
+Only one model is ever "current"; a candidate is fully loaded and its canary checked before the
+single-reference swap, so a bad candidate never replaces a good model.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import re
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from services.common.model_bundle import download_version, load_bundle
+from services.predictor.metrics import PredictorMetrics
+from services.predictor.served_model import ServedModel
+from services.predictor.settings import PredictorSettings
+
+log = logging.getLogger(__name__)
+
+MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    outcome: str  # swapped | unchanged | refused | failed
+    detail: str
+    version: str | None
+
+
+class ModelStore:
+    """Holds the current model; loads from the registry, falls back to the local cache."""
+
+    def __init__(self, settings: PredictorSettings, metrics: PredictorMetrics) -> None:
+        match = MODEL_URI.match(settings.model_uri)
+        if match is None:
+            raise ValueError(
+                f"MODEL_URI must be models:/NAME@ALIAS or models:/NAME/VERSION, got {settings.model_uri!r}"
+            )
+        self.name = match["name"]
+        self.alias = match["alias"]
+        self.pinned_version = match["version"]
+        self.settings = settings
+        self.metrics = metrics
+        self.current: ServedModel | None = None
+        self.last_error: str | None = None
+        self.last_reload: dict[str, str] | None = None
+        self._lock = threading.Lock()
+        self._client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+
+    @property
+    def cache_root(self) -> Path:
+        return self.settings.cache_dir / self.name
+
+    def load_initial(self) -> bool:
+        """Registry first (it may hold a newer champion), then the cached last good model."""
+        result = self.reload()
+        if self.current is None:
+            try:
+                self._swap(self._from_cache())
+            except Exception as error:  # noqa: BLE001 - any cache problem means "no model", reported below
+                self.last_error = f"{self.last_error}; no usable cached model: {error}"
+                log.error("no model could be loaded", extra={"reason": self.last_error})
+        return result.outcome == "swapped" or self.current is not None
+
+    def reload(self) -> ReloadResult:
+        """Resolve the URI; load and check a new version beside the old one; swap only if it passes."""
+        with self._lock:
+            result = self._reload_locked()
+        self.metrics.reloads.labels(result.outcome).inc()
+        self.last_reload = {"outcome": result.outcome, "detail": result.detail, "at": _now().isoformat()}
+        log.info("model reload", extra={"outcome": result.outcome, "detail": result.detail})
+        return result
+
+    def _reload_locked(self) -> ReloadResult:
+        try:
+            version, run_id = self._resolve()
+        except Exception as error:  # noqa: BLE001 - tracker unreachable or URI unknown: keep serving
+            self.last_error = f"cannot resolve {self.settings.model_uri}: {_describe(error)}"
+            return ReloadResult("failed", self.last_error, None)
+        current = self.current
+        if current is not None and current.bundle.version == version and current.source == "registry":
+            return ReloadResult("unchanged", f"version {version} already served", version)
+        try:
+            candidate = self._fetch(version, run_id)
+        except Exception as error:  # noqa: BLE001 - a bad candidate is refused whatever went wrong
+            self.last_error = f"version {version} refused: {_describe(error)}"
+            return ReloadResult("refused", self.last_error, version)
+        self._swap(candidate)
+        return ReloadResult("swapped", f"now serving version {version}", version)
+
+    def _resolve(self) -> tuple[str, str]:
+        if self.alias is not None:
+            found = self._client.get_model_version_by_alias(self.name, self.alias)
+        else:
+            found = self._client.get_model_version(self.name, str(self.pinned_version))
+        return str(found.version), str(found.run_id)
+
+    def _fetch(self, version: str, run_id: str) -> ServedModel:
+        """Download into a fresh folder, move it into the cache, load and check; drop it if refused."""
+        started = time.perf_counter()
+        target = self.cache_root / version
+        staging = self.cache_root / f".staging-{uuid.uuid4().hex}"
+        try:
+            relative = download_version(self._client, self.name, version, staging).relative_to(staging)
+            if target.exists():
+                shutil.rmtree(target)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        try:
+            bundle = load_bundle(target / relative, self.name, version, run_id)
+            served = ServedModel.build(bundle, "registry", _now(), time.perf_counter() - started)
+        except Exception:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        pointer = {"name": self.name, "version": version, "run_id": run_id, "path": str(relative)}
+        _write_atomically(self.cache_root / "current.json", json.dumps(pointer))
+        return served
+
+    def _from_cache(self) -> ServedModel:
+        started = time.perf_counter()
+        pointer = json.loads((self.cache_root / "current.json").read_text(encoding="utf-8"))
+        bundle = load_bundle(
+            self.cache_root / pointer["version"] / pointer["path"], self.name, pointer["version"], pointer["run_id"]
+        )
+        return ServedModel.build(bundle, "cache", _now(), time.perf_counter() - started)
+
+    def _swap(self, model: ServedModel) -> None:
+        self.current = model
+        # Move the long-lived heap (libraries, model) out of the collector's sight: otherwise every
+        # large batch pays for full collections that walk hundreds of thousands of static objects.
+        gc.collect()
+        gc.freeze()
+        self.last_error = None
+        bundle = model.bundle
+        self.metrics.set_model(bundle.name, bundle.version, bundle.run_id, model.load_seconds)
+        log.info(
+            "serving model", extra={**model.reference, "source": model.source, "fast_path": model.scorer is not None}
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:500]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_suffix(".tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)

@@ -1,0 +1,67 @@
+"""Readiness that tells the truth: model loaded, canary reproduces in time, audit log writable."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from services.common.model_bundle import CANARY_TOLERANCE
+from services.predictor.audit import AuditLog
+from services.predictor.metrics import PredictorMetrics
+from services.predictor.model_store import ModelStore
+from services.predictor.settings import PredictorSettings
+
+
+class Readiness:
+    """Runs the named checks on their own path (not behind user requests); caches the verdict briefly."""
+
+    def __init__(
+        self, store: ModelStore, audit: AuditLog, metrics: PredictorMetrics, settings: PredictorSettings
+    ) -> None:
+        self.store, self.audit, self.metrics, self.settings = store, audit, metrics, settings
+        self._cached: tuple[float, dict[str, Any]] | None = None
+
+    def report(self) -> dict[str, Any]:
+        now = time.monotonic()
+        if self._cached is not None and now - self._cached[0] < self.settings.ready_cache_seconds:
+            return self._cached[1]
+        checks = {"model_loaded": self._model_loaded(), "canary": self._canary(), "audit_log": self._audit_log()}
+        for name, check in checks.items():
+            self.metrics.readiness.labels(name).set(1 if check["ok"] else 0)
+        failing = [name for name, check in checks.items() if not check["ok"]]
+        report = {"status": "not_ready" if failing else "ready", "failing": failing, "checks": checks}
+        self._cached = (now, report)
+        return report
+
+    def _model_loaded(self) -> dict[str, Any]:
+        model = self.store.current
+        if model is None:
+            return {"ok": False, "detail": f"no model loaded: {self.store.last_error or 'loading'}"}
+        return {"ok": True, "detail": f"{model.bundle.name} version {model.bundle.version}", "source": model.source}
+
+    def _canary(self) -> dict[str, Any]:
+        model = self.store.current
+        if model is None:
+            return {"ok": False, "detail": "no model to run the canary on"}
+        started = time.perf_counter()
+        try:
+            actual = model.probabilities([model.bundle.canary_record])[0]
+        except Exception as error:  # noqa: BLE001 - a model that raises is exactly what this check reports
+            return {"ok": False, "detail": f"canary prediction failed: {type(error).__name__}: {error}"}
+        elapsed = time.perf_counter() - started
+        expected = model.bundle.canary_expected
+        if not (math.isfinite(actual) and abs(actual - expected) <= CANARY_TOLERANCE):
+            return {"ok": False, "detail": f"canary gave {actual!r}, expected {expected!r}"}
+        if elapsed > self.settings.canary_budget_seconds:
+            return {
+                "ok": False,
+                "detail": f"canary took {elapsed:.3f} s, budget {self.settings.canary_budget_seconds} s",
+            }
+        return {"ok": True, "detail": f"probability {actual:.6f} in {elapsed * 1000:.2f} ms"}
+
+    def _audit_log(self) -> dict[str, Any]:
+        failure = self.audit.check_writable()
+        if failure is not None:
+            return {"ok": False, "detail": failure, "pending": self.audit.pending}
+        return {"ok": True, "detail": str(self.audit.path), "pending": self.audit.pending}

@@ -1,0 +1,49 @@
+"""The predictor's one typed Settings object, from the environment (PREDICTOR_*, MLFLOW_TRACKING_URI, MODEL_URI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.common.paths import VAR_DIR
+
+
+class PredictorSettings(BaseSettings):
+    """Everything `churnguard serve` can be told; tests construct it directly."""
+
+    model_config = SettingsConfigDict(env_prefix="PREDICTOR_", extra="ignore", populate_by_name=True)
+
+    mlflow_tracking_uri: str = Field(
+        "http://127.0.0.1:5000", validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri")
+    )
+    model_uri: str = Field("models:/churn-model@champion", validation_alias=AliasChoices("MODEL_URI", "model_uri"))
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("PREDICTOR_API_KEYS", "api_keys")
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    cache_dir: Path = VAR_DIR / "predictor" / "model-cache"
+    audit_db: Path = VAR_DIR / "predictor" / "audit.sqlite3"
+    audit_flush_seconds: float = Field(0.2, gt=0, le=10)
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_batch: int = Field(10_000, ge=1, le=10_000)
+    retry_seconds: float = Field(5.0, gt=0)
+    poll_seconds: float = Field(0.0, ge=0, description="0 disables the periodic alias check")
+    canary_budget_seconds: float = Field(0.5, ge=0)
+    ready_cache_seconds: float = Field(2.0, ge=0)
+    tracker_timeout_seconds: int = Field(10, gt=0)
+    prometheus_multiproc_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
+    )
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
