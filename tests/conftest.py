@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,3 +59,46 @@ def champion(tracker_settings: TrackerSettings) -> ExperimentOutcome:
     outcome = run_experiment(load_config(BASELINE), tracker_settings, BASELINE)
     promote(tracker_settings, outcome.version, reason="test session baseline")
     return outcome
+
+
+@dataclass
+class PredictorProcess:
+    """`churnguard serve` as a real process; `restart()` keeps its port, cache and audit log."""
+
+    url: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait_ready: bool = True) -> None:
+        self.process = start_cli(["serve"], env=self.env, log_path=self.log_path)
+        if wait_ready:
+            wait_for_http(f"{self.url}/health/ready", timeout=60, process=self.process)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        return stop(self.process)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
+@pytest.fixture
+def predictor_process(tracker: Tracker, champion: ExperimentOutcome, tmp_path: Path) -> Iterator[PredictorProcess]:
+    """A real predictor on a free port, serving the session champion (started by the test)."""
+    port = free_port()
+    env = {
+        "MLFLOW_TRACKING_URI": tracker.url,
+        "PREDICTOR_PORT": str(port),
+        "PREDICTOR_CACHE_DIR": str(tmp_path / "cache"),
+        "PREDICTOR_AUDIT_DB": str(tmp_path / "audit.sqlite3"),
+        "PREDICTOR_READY_CACHE_SECONDS": "0",
+        "PREDICTOR_RETRY_SECONDS": "0.5",
+    }
+    handle = PredictorProcess(f"http://127.0.0.1:{port}", port, env, tmp_path / "predictor.log")
+    yield handle
+    if handle.process is not None and handle.process.poll() is None:
+        handle.stop()

@@ -69,12 +69,15 @@ class CustomerRecord(BaseModel):
                 'PhoneService is "No" exactly when MultipleLines is "No phone service"',
                 {"fields": ["PhoneService", "MultipleLines"]},
             )
-        no_internet = [name for name in INTERNET_ADD_ONS if getattr(self, name) == "No internet service"]
-        if (self.InternetService == "No") != (len(no_internet) == len(INTERNET_ADD_ONS)):
+        no_internet = self.InternetService == "No"
+        mismatched = [
+            name for name in INTERNET_ADD_ONS if (getattr(self, name) == "No internet service") != no_internet
+        ]
+        if mismatched:
             raise PydanticCustomError(
                 "internet_service_mismatch",
                 'InternetService is "No" exactly when each of the six add-ons is "No internet service"',
-                {"fields": ["InternetService", *INTERNET_ADD_ONS]},
+                {"fields": ["InternetService", *mismatched]},
             )
         if self.TotalCharges is None and self.tenure != 0:
             raise PydanticCustomError(

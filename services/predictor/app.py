@@ -70,21 +70,22 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
 
 
 async def keep_model_fresh(store: ModelStore, settings: PredictorSettings) -> None:
-    """First load, then: retry while there is no model; poll the alias when configured."""
+    """First load, then: retry while there is no model; poll the alias when configured. Never dies."""
     # The MLflow client otherwise retries a dead tracker for minutes; fail fast and retry here instead.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.tracker_timeout_seconds))
-    await asyncio.to_thread(store.load_initial)
+    delay = 0.0
     while True:
-        if store.current is None:
-            await asyncio.sleep(settings.retry_seconds)
-            await asyncio.to_thread(store.load_initial)
-        elif settings.poll_seconds > 0:
-            await asyncio.sleep(settings.poll_seconds)
-            await asyncio.to_thread(store.reload)
-        else:
-            await asyncio.sleep(settings.retry_seconds)
+        await asyncio.sleep(delay)
+        try:
+            if store.current is None:
+                await asyncio.to_thread(store.load_initial)
+            elif settings.poll_seconds > 0:
+                await asyncio.to_thread(store.reload)
+        except Exception:  # noqa: BLE001 - a dead keeper would silently stop retries and polling
+            log.exception("model keeper iteration failed; retrying")
+        delay = settings.retry_seconds if store.current is None or settings.poll_seconds <= 0 else settings.poll_seconds
 
 
 def app_from_environment() -> FastAPI:

@@ -68,14 +68,12 @@ class AuditLog:
         self._thread: threading.Thread | None = None
 
     def open(self) -> None:
-        """Create the schema (failure is recorded, not raised: readiness reports it) and start the writer."""
+        """Check the file now (a failure is recorded, not raised: readiness reports it); start the writer."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as connection:
-                connection.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as error:
-            self.last_error = f"cannot open audit log {self.path}: {error}"
-            log.error("audit log unavailable", extra={"error": self.last_error})
+        except OSError as error:
+            self._record_failure(f"cannot create {self.path.parent}: {error}")
+        self.check_writable()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
@@ -165,6 +163,7 @@ class AuditLog:
             # WAL: readers never block the writer; NORMAL sync survives a killed process.
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            connection.executescript(SCHEMA)  # cheap when present; recreates a lost file's tables
             with connection:
                 yield connection
         finally:

@@ -145,7 +145,14 @@ class ModelStore:
         bundle = model.bundle
         self.metrics.set_model(bundle.name, bundle.version, bundle.run_id, model.load_seconds)
         log.info(
-            "serving model", extra={**model.reference, "source": model.source, "fast_path": model.scorer is not None}
+            "serving model",
+            extra={
+                "model_name": model.bundle.name,
+                "model_version": model.bundle.version,
+                "run_id": model.bundle.run_id,
+                "source": model.source,
+                "fast_path": model.scorer is not None,
+            },
         )
 
 

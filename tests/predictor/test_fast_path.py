@@ -1,0 +1,51 @@
+"""The derived fast path equals the sklearn pipeline on the test split; other models fall back."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.common.frame import records_to_frame
+from services.predictor.fast_path import derive_scorer
+from services.tracker.config import load_config
+from services.tracker.data import TrainingData, load_training_data
+from services.tracker.settings import TrackerSettings
+from services.tracker.train import fit_and_evaluate
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+
+
+@pytest.fixture(scope="module")
+def data() -> TrainingData:
+    return load_training_data(TrackerSettings())
+
+
+def test_fast_path_matches_the_pipeline_within_1e_9_on_the_test_split(data: TrainingData) -> None:
+    result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
+    scorer = derive_scorer(result.pipeline)
+    assert scorer is not None
+    rows = data.features.iloc[result.split.test].to_dict("records")
+    records = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+    fast = np.array(scorer.probabilities(records))
+    assert np.max(np.abs(fast - result.test_probabilities)) < 1e-9
+    reference = result.pipeline.predict_proba(records_to_frame(records))[:, 1]
+    assert np.max(np.abs(fast - reference)) < 1e-9
+
+
+def test_unknown_category_contributes_nothing_like_the_encoder(data: TrainingData) -> None:
+    result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
+    scorer = derive_scorer(result.pipeline)
+    assert scorer is not None
+    odd = {**result.canary_record, "Contract": "Decade"}
+    expected = result.pipeline.predict_proba(records_to_frame([odd]))[0, 1]
+    assert abs(scorer.probability(odd) - expected) < 1e-9
+
+
+def test_models_it_does_not_cover_fall_back_to_the_pipeline(data: TrainingData) -> None:
+    config = load_config(EXPERIMENTS / "gradient_boosting.yaml", ["model.params.max_iter=20"])
+    result = fit_and_evaluate(config, data)
+    assert derive_scorer(result.pipeline) is None
+    assert derive_scorer("not a pipeline") is None

@@ -1,0 +1,71 @@
+"""Readiness tells the truth: each named check is broken on purpose and must turn /health/ready to 503."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from services.predictor.fast_path import LinearScorer
+from tests.predictor.conftest import AppFactory, record, wait_ready
+from tests.support import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_ready_reports_every_check_passing(start_app: AppFactory) -> None:
+    client = start_app()
+    body = client.get("/health/ready").json()
+    assert body["status"] == "ready" and body["failing"] == []
+    assert set(body["checks"]) == {"model_loaded", "canary", "audit_log"}
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_ready_is_503_when_no_model_can_be_loaded_but_live_stays_200(start_app: AppFactory) -> None:
+    client = start_app(wait=False, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert "model_loaded" in ready.json()["failing"] and "canary" in ready.json()["failing"]
+    assert client.get("/health/live").status_code == 200
+    predict = client.post("/predict", json=record())
+    assert predict.status_code == 503 and predict.json()["error"] == "no_model"
+    assert client.post("/predict/batch", json={"customers": [record()]}).status_code == 503
+    assert client.get("/model").status_code == 503
+
+
+def test_ready_is_503_when_the_canary_no_longer_reproduces(start_app: AppFactory) -> None:
+    client = start_app()
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    model = store.current
+    assert isinstance(model.scorer, LinearScorer)
+    # Silently corrupt the served weights, as a bad deploy or memory fault would.
+    store.current = replace(model, scorer=replace(model.scorer, intercept=model.scorer.intercept + 0.01))
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["failing"] == ["canary"]
+    assert "canary gave" in ready.json()["checks"]["canary"]["detail"]
+
+
+def test_ready_is_503_when_the_canary_is_over_its_time_budget(start_app: AppFactory) -> None:
+    client = start_app(wait=False, canary_budget_seconds=0)
+    body = wait_ready(client, timeout=5)
+    assert body["failing"] == ["canary"]
+    assert "budget" in body["checks"]["canary"]["detail"]
+
+
+def test_ready_and_predict_are_503_when_the_audit_log_is_not_writable(start_app: AppFactory, tmp_path: Path) -> None:
+    client = start_app(directory=tmp_path)
+    assert client.post("/predict", json=record()).status_code == 200
+    audit_db = tmp_path / "audit.sqlite3"
+    for leftover in tmp_path.glob("audit.sqlite3*"):
+        leftover.unlink()
+    audit_db.mkdir()  # the path now cannot be opened as a database: as good as a lost disk
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503 and ready.json()["failing"] == ["audit_log"]
+    refused = client.post("/predict", json=record())
+    assert refused.status_code == 503 and refused.json()["error"] == "audit_unavailable"
+    shutil.rmtree(audit_db)  # the disk comes back: the service recovers by itself
+    assert wait_ready(client, timeout=10)["status"] == "ready"
+    assert client.post("/predict", json=record()).status_code == 200
