@@ -1,0 +1,45 @@
+"""Alert texts: one subject line a person can act on, and the details that answer 'since when'."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.monitor.state import Alert
+
+
+def subject(alert: Alert) -> str:
+    if alert.kind == "RECOVERED":
+        return f"[churnguard] RECOVERED {alert.target} after {_duration(alert.downtime)}"
+    prefix = "DOWN" if alert.kind == "DOWN" else "STILL DOWN"
+    return f"[churnguard] {prefix} {alert.target}: {alert.reason}"
+
+
+def details(alert: Alert) -> list[str]:
+    lines = [f"Target: {alert.target} ({alert.url})"]
+    if alert.kind == "RECOVERED":
+        lines += [
+            f"Recovered at: {_time(alert.at)}",
+            f"Down since: {_time(alert.down_since)} (downtime {_duration(alert.downtime)})",
+            f"Last failure: {alert.reason}",
+        ]
+    else:
+        lines += [
+            f"Reason: {alert.reason}",
+            f"Down since: {_time(alert.down_since)} ({_duration(alert.downtime)} ago)",
+            f"Last success: {_time(alert.last_success)}",
+            "What to do: check the service's /health/ready and its log; the monitor will announce recovery.",
+        ]
+    return lines
+
+
+def _time(value: datetime | None) -> str:
+    return "never seen" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "unknown"
+    seconds = int(value.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"

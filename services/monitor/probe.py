@@ -1,0 +1,80 @@
+"""One HTTP probe of a health endpoint, with the failure reason kept in words."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from datetime import UTC, datetime
+
+import httpx
+
+from services.monitor.state import ProbeResult, Target
+
+HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive"}
+
+
+def probe(client: httpx.Client, target: Target, timeout: float) -> ProbeResult:
+    """200 with a body that says ready (JSON `status`, or MLflow's plain `OK`) passes; anything else fails."""
+    at = datetime.now(UTC)
+    started = time.perf_counter()
+    try:
+        response = client.get(target.url, timeout=timeout)
+    except httpx.TimeoutException:
+        return ProbeResult(False, f"timeout after {timeout:g} s", time.perf_counter() - started, at)
+    except httpx.TransportError as error:
+        return ProbeResult(False, transport_reason(error), time.perf_counter() - started, at)
+    seconds = time.perf_counter() - started
+    return ProbeResult(*judge(response), seconds, at)
+
+
+def judge(response: httpx.Response) -> tuple[bool, str]:
+    text = response.text.strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if response.status_code != 200:
+        return False, f"HTTP {response.status_code}: {summarise(body, text)}"
+    if body is None:
+        return (True, "ok") if text == "OK" else (False, "body is not JSON")
+    status = str(body.get("status", "")).lower() if isinstance(body, dict) else ""
+    if status not in HEALTHY_STATUSES:
+        return False, f"not ready: {summarise(body, text)}"
+    return True, "ok"
+
+
+def summarise(body: object, text: str) -> str:
+    """The most telling part of an unhealthy answer: failing checks, a message, or the first words."""
+    if isinstance(body, dict):
+        failing = body.get("failing")
+        if isinstance(failing, list) and failing:
+            return ", ".join(str(f) for f in failing) + " failing"
+        for key in ("message", "error", "status", "detail"):
+            if body.get(key):
+                return str(body[key])[:200]
+    return (text[:120] or "empty body").replace("\n", " ")
+
+
+def transport_reason(error: httpx.TransportError) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if isinstance(cause, socket.gaierror):
+            return "DNS failure"
+        cause = cause.__cause__ or cause.__context__
+    message = str(error).lower()
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("name or service not known", "DNS failure"),
+        ("temporary failure in name resolution", "DNS failure"),
+        ("nodename nor servname", "DNS failure"),
+        ("reset", "connection reset"),
+        ("disconnected", "server closed the connection"),
+    ):
+        if needle in message:
+            return reason
+    return f"{type(error).__name__}: {error}"[:200]

@@ -1,0 +1,81 @@
+"""The watchdog's one Settings object (MONITOR_*, ALERT_*), validated at start: a bad combination fails loudly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.common.paths import VAR_DIR
+
+
+class MonitorSettings(BaseSettings):
+    """Targets, timing, alert channels. Either channel may be unset; both may be set."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    monitor_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["predictor=http://127.0.0.1:8000/health/ready"],
+        description="comma list of URLs, each optionally named: name=url",
+    )
+    monitor_interval_seconds: float = Field(30.0, gt=0)
+    monitor_timeout_seconds: float = Field(4.0, gt=0)
+    monitor_confirm_probes: int = Field(2, ge=0, description="re-probes after a first failure before DOWN")
+    monitor_confirm_interval_seconds: float = Field(2.0, gt=0, description="start to start")
+    monitor_recovery_probes: int = Field(2, ge=1, description="consecutive successes before RECOVERED")
+    monitor_state_dir: Path = VAR_DIR / "monitor"
+    monitor_host: str = "127.0.0.1"
+    monitor_port: int = Field(9100, ge=0, le=65535)
+    monitor_heartbeat_url: str | None = None
+    monitor_heartbeat_seconds: float = Field(300.0, gt=0)
+    alert_repeat_minutes: float = Field(60.0, gt=0)
+    alert_delivery_timeout_seconds: float = Field(10.0, gt=0)
+    alert_delivery_attempts: int = Field(3, ge=1)
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = Field(25, ge=1, le=65535)
+    alert_smtp_user: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_smtp_starttls: bool = False
+    alert_email_from: str = "churnguard-monitor@localhost"
+    alert_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alert_slack_webhook_url: SecretStr | None = None
+    log_level: str = "INFO"
+
+    @field_validator("monitor_targets", "alert_email_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("alert_smtp_host", "alert_smtp_user", "monitor_heartbeat_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("alert_slack_webhook_url", "alert_smtp_password", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> MonitorSettings:
+        if not self.monitor_targets:
+            raise ValueError("MONITOR_TARGETS is empty: nothing to watch")
+        for target in self.monitor_targets:
+            url = target.partition("=")[2] if "=" in target else target
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"MONITOR_TARGETS entry {target!r} is not an http(s) URL")
+        if self.alert_email_to and not self.alert_smtp_host:
+            raise ValueError("ALERT_EMAIL_TO is set but ALERT_SMTP_HOST is not: emails could never be sent")
+        if self.alert_smtp_host and not self.alert_email_to:
+            raise ValueError("ALERT_SMTP_HOST is set but ALERT_EMAIL_TO is empty: say who gets the alerts")
+        if (self.alert_smtp_user is None) != (self.alert_smtp_password is None):
+            raise ValueError("ALERT_SMTP_USER and ALERT_SMTP_PASSWORD go together")
+        return self
+
+    @property
+    def failures_to_down(self) -> int:
+        return 1 + self.monitor_confirm_probes

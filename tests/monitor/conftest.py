@@ -1,0 +1,235 @@
+"""Real collaborators for the watchdog: an aiosmtpd SMTP server, a webhook receiver, controllable targets."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from services.monitor.main import Monitor
+from services.monitor.settings import MonitorSettings
+from tests.support import free_port
+
+
+class MailBox:
+    """An aiosmtpd server keeping every message; stop() and start() on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[Message] = []
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in list(self.messages)]
+
+
+class _Server:
+    """A ThreadingHTTPServer on a fixed port that can be closed and reopened."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.port = free_port()
+        self.handler = handler
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class Webhook(_Server):
+    """Records Slack-style POSTs; answers with the status the test sets (a list is used up first)."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        self.default_status = 200
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                webhook.posts.append(json.loads(body))
+                status = webhook.statuses.pop(0) if webhook.statuses else webhook.default_status
+                self.send_response(status)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        super().__init__(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/T000/B000"
+
+    def texts(self) -> list[str]:
+        return [str(p["text"]) for p in list(self.posts)]
+
+
+class FakeTarget(_Server):
+    """A health endpoint the test makes healthy, 503, hanging, not JSON, or gone."""
+
+    def __init__(self) -> None:
+        self.mode = "healthy"
+        self.fail_next = 0
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                mode = target.mode
+                if target.fail_next > 0:
+                    target.fail_next -= 1
+                    mode = "503"
+                if mode == "hang":
+                    time.sleep(5)
+                    return
+                status, body = {
+                    "healthy": (200, b'{"status": "ready"}'),
+                    "503": (503, b'{"status": "not_ready", "failing": ["canary"]}'),
+                    "html": (200, b"<html>maintenance</html>"),
+                }[mode]
+                self.send_response(status)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        super().__init__(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/health/ready"
+
+    def set(self, mode: str) -> None:
+        """`gone` closes the listening socket (connection refused); any other mode reopens it if needed."""
+        if mode == "gone":
+            self.stop()
+            return
+        self.mode = mode
+        if self._server is None:
+            self.start()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[MailBox]:
+    box = MailBox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    hook.start()
+    yield hook
+    hook.stop()
+
+
+@pytest.fixture
+def target() -> Iterator[FakeTarget]:
+    fake = FakeTarget()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+FAST = {
+    "monitor_interval_seconds": 0.5,
+    "monitor_timeout_seconds": 0.5,
+    "monitor_confirm_probes": 2,
+    "monitor_confirm_interval_seconds": 0.2,
+    "monitor_recovery_probes": 2,
+    "monitor_port": 0,
+    "alert_delivery_timeout_seconds": 2,
+}
+
+
+class RunningMonitor:
+    def __init__(self, monitor: Monitor, thread: threading.Thread) -> None:
+        self.monitor, self.thread = monitor, thread
+
+    @property
+    def url(self) -> str:
+        assert self.monitor.server is not None
+        return f"http://127.0.0.1:{self.monitor.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.monitor.stop()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+
+MonitorFactory = Callable[..., RunningMonitor]
+
+
+@pytest.fixture
+def start_monitor(tmp_path: Path, mailbox: MailBox, webhook: Webhook, target: FakeTarget) -> Iterator[MonitorFactory]:
+    """Run a Monitor in a thread with fast timings, both channels pointed at the real receivers."""
+    running: list[RunningMonitor] = []
+
+    def start(**overrides: Any) -> RunningMonitor:
+        values: dict[str, Any] = {
+            **FAST,
+            "monitor_targets": [f"predictor={target.url}"],
+            "monitor_state_dir": tmp_path / "monitor-state",
+            "alert_smtp_host": "127.0.0.1",
+            "alert_smtp_port": mailbox.port,
+            "alert_email_to": ["oncall@example.com"],
+            "alert_slack_webhook_url": webhook.url,
+            **overrides,
+        }
+        probe_fn = values.pop("probe_fn", None)
+        monitor = Monitor(MonitorSettings(**values), **({"probe_fn": probe_fn} if probe_fn else {}))
+        thread = threading.Thread(target=monitor.run, daemon=True)
+        thread.start()
+        handle = RunningMonitor(monitor, thread)
+        running.append(handle)
+        eventually(lambda: monitor.server is not None, 5)
+        return handle
+
+    yield start
+    for handle in running:
+        if handle.thread.is_alive():
+            handle.stop()
+
+
+def eventually(condition: Callable[[], object], timeout: float, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)

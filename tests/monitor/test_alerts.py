@@ -1,0 +1,180 @@
+"""The watchdog end to end with real SMTP and webhook receivers and real HTTP targets."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.monitor.conftest import FakeTarget, MailBox, MonitorFactory, Webhook, eventually
+
+pytestmark = pytest.mark.slow
+
+
+def down_and_recovered(mailbox: MailBox, webhook: Webhook) -> tuple[list[str], list[str]]:
+    emails = [s for s in mailbox.subjects() if "DOWN" in s or "RECOVERED" in s]
+    slacks = [t for t in webhook.texts() if "DOWN" in t or "RECOVERED" in t]
+    return emails, slacks
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("503", "HTTP 503: canary failing"),
+        ("hang", "timeout after 0.5 s"),
+        ("gone", "connection refused"),
+        ("html", "body is not JSON"),
+    ],
+)
+def test_one_down_and_one_recovered_per_channel_per_outage(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook, mode: str, reason: str
+) -> None:
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    target.set(mode)
+    eventually(lambda: len(mailbox.subjects()) >= 1 and len(webhook.texts()) >= 1, 10)
+    time.sleep(2)  # several more failing cycles: still exactly one DOWN
+    assert mailbox.subjects() == [f"[churnguard] DOWN predictor: {reason}"]
+    assert webhook.texts() == [f"[churnguard] DOWN predictor: {reason}"]
+    assert target.url in str(mailbox.messages[0].get_payload())
+    assert webhook.posts[0]["blocks"][1]["text"]["text"].startswith(f"Target: predictor ({target.url})")
+    target.set("healthy")
+    eventually(lambda: len(mailbox.subjects()) == 2 and len(webhook.texts()) == 2, 10)
+    time.sleep(1)
+    assert mailbox.subjects()[1].startswith("[churnguard] RECOVERED predictor after")
+    assert webhook.texts()[1].startswith("[churnguard] RECOVERED predictor after")
+    assert len(mailbox.subjects()) == 2 and len(webhook.texts()) == 2
+
+
+def test_a_single_failed_probe_that_passes_on_reprobe_sends_nothing(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    target.fail_next = 1
+    eventually(lambda: target.fail_next == 0, 5)
+    time.sleep(2)
+    assert running.monitor.metrics.probes.labels("predictor", "failure")._value.get() == 1
+    assert mailbox.subjects() == [] and webhook.texts() == []
+    assert running.monitor.states["predictor"].status == "up"
+
+
+def test_smtp_down_does_not_block_slack_and_email_follows_when_it_returns(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    mailbox.stop()
+    target.set("503")
+    eventually(lambda: len(webhook.texts()) == 1, 10)
+    assert mailbox.subjects() == []
+    eventually(lambda: running.monitor.metrics.alerts_failed.labels("email", "DOWN", "transient")._value.get() >= 1, 10)
+    mailbox.start()
+    eventually(lambda: len(mailbox.subjects()) == 1, 15)
+    assert mailbox.subjects()[0].startswith("[churnguard] DOWN predictor")
+
+
+def test_slack_404_is_not_retried_and_is_counted(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    webhook.default_status = 404
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    target.set("503")
+    eventually(lambda: len(webhook.posts) == 1 and len(mailbox.subjects()) == 1, 10)
+    time.sleep(3)
+    assert len(webhook.posts) == 1
+    assert running.monitor.metrics.alerts_failed.labels("slack", "DOWN", "permanent")._value.get() == 1
+    assert running.monitor.outbox.pending("slack") == 0
+
+
+def test_slack_500_is_retried_until_delivered(
+    start_monitor: MonitorFactory, target: FakeTarget, webhook: Webhook
+) -> None:
+    webhook.statuses = [500, 500]
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    target.set("503")
+    eventually(lambda: running.monitor.metrics.alerts_sent.labels("slack", "DOWN")._value.get() == 1, 15)
+    assert len(webhook.posts) == 3
+    assert running.monitor.metrics.alerts_failed.labels("slack", "DOWN", "transient")._value.get() == 2
+
+
+def test_restart_during_an_outage_sends_no_second_down_and_still_recovers(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    first = start_monitor()
+    eventually(lambda: first.monitor.states["predictor"].status == "up", 5)
+    target.set("gone")
+    eventually(lambda: len(mailbox.subjects()) == 1 and len(webhook.texts()) == 1, 10)
+    first.stop()
+    second = start_monitor()
+    assert second.monitor.states["predictor"].status == "down"
+    time.sleep(2)
+    assert len(mailbox.subjects()) == 1 and len(webhook.texts()) == 1
+    target.set("healthy")
+    eventually(lambda: len(mailbox.subjects()) == 2 and len(webhook.texts()) == 2, 10)
+    assert "RECOVERED" in mailbox.subjects()[1]
+
+
+def test_undelivered_alert_survives_a_restart(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    mailbox.stop()
+    first = start_monitor()
+    eventually(lambda: first.monitor.states["predictor"].status == "up", 5)
+    target.set("503")
+    eventually(lambda: len(webhook.texts()) == 1, 10)
+    first.stop()
+    assert first.monitor.outbox.pending("email") == 1
+    mailbox.start()
+    start_monitor()
+    eventually(lambda: len(mailbox.subjects()) == 1, 15)
+    assert "DOWN" in mailbox.subjects()[0]
+
+
+def test_reminder_is_sent_while_still_down(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    running = start_monitor(alert_repeat_minutes=0.03)  # 1.8 s
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    target.set("503")
+    eventually(lambda: any("STILL DOWN" in t for t in webhook.texts()), 10)
+    assert sum("STILL DOWN" in s for s in mailbox.subjects()) >= 1
+    assert sum(t.startswith("[churnguard] DOWN") for t in webhook.texts()) == 1
+
+
+def test_health_turns_503_when_the_probe_loop_is_stuck(start_monitor: MonitorFactory) -> None:
+    import threading
+
+    release = threading.Event()
+    stuck = threading.Event()
+
+    def hanging_probe(*args: object) -> object:
+        stuck.set()
+        release.wait(30)
+        raise RuntimeError("released")
+
+    running = start_monitor(probe_fn=hanging_probe, monitor_timeout_seconds=30)
+    assert httpx.get(f"{running.url}/health").status_code == 200
+    stuck.wait(5)
+    eventually(lambda: httpx.get(f"{running.url}/health").status_code == 503, 5)
+    assert httpx.get(f"{running.url}/health").json()["status"] == "stuck"
+    running.monitor.stop()
+    release.set()
+
+
+def test_metrics_show_probes_status_and_deliveries(
+    start_monitor: MonitorFactory, target: FakeTarget, webhook: Webhook
+) -> None:
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    text = httpx.get(f"{running.url}/metrics").text
+    assert 'churnguard_monitor_target_up{target="predictor"} 1.0' in text
+    assert 'churnguard_monitor_probe_success{target="predictor"} 1.0' in text
+    target.set("503")
+    eventually(lambda: len(webhook.texts()) == 1, 10)
+    text = httpx.get(f"{running.url}/metrics").text
+    assert 'churnguard_monitor_target_up{target="predictor"} 0.0' in text
+    assert 'churnguard_monitor_alerts_sent_total{channel="slack",kind="DOWN"} 1.0' in text

@@ -1,0 +1,82 @@
+"""`churnguard monitor` as a real process: settings checked at start, SIGTERM honoured, a real predictor watched."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PredictorProcess
+from tests.monitor.conftest import FAST, MailBox, MonitorFactory, Webhook, eventually
+from tests.support import REPO_ROOT, free_port, wait_for_http
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ALERT_EMAIL_TO": "oncall@example.com"}, "ALERT_EMAIL_TO is set but ALERT_SMTP_HOST is not"),
+        ({"ALERT_SMTP_HOST": "mail.example.com"}, "ALERT_EMAIL_TO is empty"),
+        ({"MONITOR_TARGETS": "ftp://x"}, "is not an http(s) URL"),
+        ({"MONITOR_INTERVAL_SECONDS": "-1"}, "greater than 0"),
+    ],
+)
+def test_bad_settings_are_a_clear_startup_error(env: dict[str, str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "monitor"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_the_monitor_within_a_second(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MONITOR_TARGETS": f"http://127.0.0.1:{free_port()}/health/ready",
+        "MONITOR_PORT": str(port),
+        "MONITOR_STATE_DIR": str(tmp_path),
+        "MONITOR_INTERVAL_SECONDS": "1",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", "monitor"], cwd=REPO_ROOT, env=env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", 20, process)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(5)
+        assert time.monotonic() - started < 1.0
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_watching_a_real_predictor_killed_and_restarted(
+    predictor_process: PredictorProcess, start_monitor: MonitorFactory, mailbox: MailBox, webhook: Webhook
+) -> None:
+    predictor_process.start()
+    running = start_monitor(monitor_targets=[f"predictor={predictor_process.url}/health/ready"])
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 10)
+    killed_at = time.monotonic()
+    predictor_process.kill()
+    eventually(lambda: len(mailbox.subjects()) == 1 and len(webhook.texts()) == 1, 15)
+    detected_in = time.monotonic() - killed_at
+    assert mailbox.subjects() == ["[churnguard] DOWN predictor: connection refused"]
+    bound = FAST["monitor_interval_seconds"] + 15
+    assert detected_in < bound
+    predictor_process.start()
+    eventually(lambda: len(mailbox.subjects()) == 2 and len(webhook.texts()) == 2, 30)
+    assert "RECOVERED" in mailbox.subjects()[1]
+    assert httpx.get(f"{running.url}/health").status_code == 200
