@@ -102,6 +102,12 @@ def _monitor(args: argparse.Namespace) -> int:
     return run_monitor()
 
 
+def _mailcatcher(args: argparse.Namespace) -> int:
+    from services.mailcatcher.main import run_mailcatcher
+
+    return run_mailcatcher()
+
+
 def _weekly_list(args: argparse.Namespace) -> int:
     from services.predictor.weekly_list import run_weekly_list
 
@@ -144,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
 
     command("monitor", _monitor, "Run the watchdog (settings from the environment).")
+    command("mailcatcher", _mailcatcher, "Development SMTP server with a web page showing received alerts.")
 
     weekly = command("weekly-list", _weekly_list, "Score a customer CSV and write the ranked call list.")
     weekly.add_argument("--input", type=Path, required=True)

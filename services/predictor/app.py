@@ -65,7 +65,12 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
     install_error_handlers(app)
     for module in (predict, model, health):
         app.include_router(module.router)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        hot_routes={"/predict": predict.predict, "/predict/batch": predict.predict_batch},
+    )
     return app
 
 

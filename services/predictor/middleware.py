@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.ids import new_id
+from services.predictor.errors import ApiError, error_response
 from services.predictor.metrics import ROUTES, PredictorMetrics
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 _EXACT_ROUTES = {route: route for route in ROUTES if "{" not in route}
 
@@ -35,8 +41,17 @@ def _request_id(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Tags each request with an id (header in and out), refuses oversized bodies, records metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: PredictorMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: PredictorMetrics,
+        max_body_bytes: int,
+        hot_routes: dict[str, Endpoint] | None = None,
+    ) -> None:
         self.app, self.metrics, self.max_body_bytes = app, metrics, max_body_bytes
+        # POST routes served straight from here: the same endpoint functions FastAPI documents, minus
+        # its routing and dependency resolution (~40 us a request, a quarter of a prediction's cost).
+        self.hot_routes = hot_routes or {}
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._timers: dict[tuple[str, str], Any] = {}
 
@@ -58,12 +73,23 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            endpoint = self.hot_routes.get(scope["path"]) if scope["method"] == "POST" else None
             if self._declared_length(scope) > self.max_body_bytes:
                 await self._too_large(send_with_id, request_id)
+            elif endpoint is not None:
+                await self._call(endpoint, scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
             self._record(route_label(scope["path"]), scope["method"], status, time.perf_counter() - started)
+
+    async def _call(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except ApiError as error:
+            response = error_response(request, error.status, error.code, error.message, error.detail, error.headers)
+        await response(scope, receive, send)
 
     def _declared_length(self, scope: Scope) -> int:
         for name, value in scope.get("headers", ()):

@@ -62,15 +62,16 @@ class ModelStore:
         return self.settings.cache_dir / self.name
 
     def load_initial(self) -> bool:
-        """Registry first (it may hold a newer champion), then the cached last good model."""
-        result = self.reload()
-        if self.current is None:
+        """Cached last good model first (ready in seconds, even with the tracker down), then the registry."""
+        if self.current is None and (self.cache_root / "current.json").exists():
             try:
                 self._swap(self._from_cache())
-            except Exception as error:  # noqa: BLE001 - any cache problem means "no model", reported below
-                self.last_error = f"{self.last_error}; no usable cached model: {error}"
-                log.error("no model could be loaded", extra={"reason": self.last_error})
-        return result.outcome == "swapped" or self.current is not None
+            except Exception as error:  # noqa: BLE001 - a bad cache must not stop the registry attempt
+                log.error("cached model unusable", extra={"reason": _describe(error)})
+        self.reload()
+        if self.current is None:
+            log.error("no model could be loaded", extra={"reason": self.last_error})
+        return self.current is not None
 
     def reload(self) -> ReloadResult:
         """Resolve the URI; load and check a new version beside the old one; swap only if it passes."""
@@ -86,10 +87,12 @@ class ModelStore:
             version, run_id = self._resolve()
         except Exception as error:  # noqa: BLE001 - tracker unreachable or URI unknown: keep serving
             self.last_error = f"cannot resolve {self.settings.model_uri}: {_describe(error)}"
+            if self.current is None and not (self.cache_root / "current.json").exists():
+                self.last_error += "; no cached model either"
             return ReloadResult("failed", self.last_error, None)
         current = self.current
-        if current is not None and current.bundle.version == version and current.source == "registry":
-            return ReloadResult("unchanged", f"version {version} already served", version)
+        if current is not None and current.bundle.version == version:
+            return ReloadResult("unchanged", f"version {version} already served (from the {current.source})", version)
         try:
             candidate = self._fetch(version, run_id)
         except Exception as error:  # noqa: BLE001 - a bad candidate is refused whatever went wrong

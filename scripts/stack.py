@@ -1,0 +1,203 @@
+"""Run the whole system as local processes, the same services and settings as docker-compose.
+
+    python scripts/stack.py up      # mail catcher, tracker, bootstrap, predictor, monitor, Prometheus
+    python scripts/stack.py down    # stop them by PID (SIGTERM, then SIGKILL after a grace period)
+    python scripts/stack.py status
+
+Ports, data and logs come from STACK_* variables (defaults: the usual ports, everything under var/).
+Variables the services read themselves (MONITOR_*, ALERT_*, PREDICTOR_*) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STACK_", extra="ignore")
+    var_dir: Path = REPO / "var"
+    host: str = "127.0.0.1"
+    tracker_port: int = 5000
+    predictor_port: int = 8000
+    monitor_port: int = 9100
+    prometheus_port: int = 9090
+    mail_smtp_port: int = 1025
+    mail_web_port: int = 1080
+    scrape_interval: str = "15s"
+    start_timeout: float = 180
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health: str | None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def services(s: StackSettings) -> list[Service]:
+    cli = [sys.executable, "-m", "services.cli"]
+    tracker_url = f"http://{s.host}:{s.tracker_port}"
+    predictor_url = f"http://{s.host}:{s.predictor_port}"
+    listed = [
+        Service(
+            "mailcatcher",
+            [*cli, "mailcatcher"],
+            f"http://{s.host}:{s.mail_web_port}/health",
+            {"MAILCATCHER_HOST": s.host, "MAILCATCHER_SMTP_PORT": str(s.mail_smtp_port), "MAILCATCHER_WEB_PORT": str(s.mail_web_port)},
+        ),
+        Service(
+            "tracker",
+            [*cli, "tracker", "--host", s.host, "--port", str(s.tracker_port), "--data-dir", str(s.var_dir / "mlflow")],
+            f"{tracker_url}/health",
+        ),
+        Service("bootstrap", [*cli, "bootstrap"], None, {"MLFLOW_TRACKING_URI": tracker_url}),
+        Service(
+            "predictor",
+            [*cli, "serve", "--host", s.host, "--port", str(s.predictor_port)],
+            f"{predictor_url}/health/ready",
+            {
+                "MLFLOW_TRACKING_URI": tracker_url,
+                "PREDICTOR_CACHE_DIR": str(s.var_dir / "predictor" / "model-cache"),
+                "PREDICTOR_AUDIT_DB": str(s.var_dir / "predictor" / "audit.sqlite3"),
+            },
+        ),
+        Service(
+            "monitor",
+            [*cli, "monitor"],
+            f"http://{s.host}:{s.monitor_port}/health",
+            {
+                "MONITOR_TARGETS": f"predictor={predictor_url}/health/ready,tracker={tracker_url}/health",
+                "MONITOR_PORT": str(s.monitor_port),
+                "MONITOR_HOST": s.host,
+                "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
+                "ALERT_SMTP_HOST": s.host,
+                "ALERT_SMTP_PORT": str(s.mail_smtp_port),
+                "ALERT_EMAIL_TO": "retention-oncall@localhost",
+            },
+        ),
+    ]
+    prometheus = shutil.which("prometheus")
+    if prometheus:
+        config = write_prometheus_config(s)
+        listed.append(
+            Service(
+                "prometheus",
+                [
+                    prometheus,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={s.var_dir / 'prometheus' / 'data'}",
+                    f"--web.listen-address={s.host}:{s.prometheus_port}",
+                ],
+                f"http://{s.host}:{s.prometheus_port}/-/ready",
+            )
+        )
+    return listed
+
+
+def write_prometheus_config(s: StackSettings) -> Path:
+    """The compose config with local addresses instead of service names; same rules file."""
+    config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    config["global"]["scrape_interval"] = s.scrape_interval
+    config["global"]["evaluation_interval"] = s.scrape_interval
+    config["rule_files"] = [str(REPO / "deploy" / "prometheus" / "rules" / "churnguard.yml")]
+    ports = {"predictor": s.predictor_port, "monitor": s.monitor_port, "prometheus": s.prometheus_port}
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [f"{s.host}:{ports[job['job_name']]}"]}]
+    path = s.var_dir / "prometheus" / "prometheus.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def pid_file(s: StackSettings, name: str) -> Path:
+    return s.var_dir / "run" / f"{name}.pid"
+
+
+def running_pid(s: StackSettings, name: str) -> int | None:
+    try:
+        pid = int(pid_file(s, name).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: process exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} not healthy after {timeout:.0f} s; see {log}")
+
+
+def up(s: StackSettings) -> None:
+    for directory in ("run", "log"):
+        (s.var_dir / directory).mkdir(parents=True, exist_ok=True)
+    base_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    for service in services(s):
+        log = s.var_dir / "log" / f"{service.name}.log"
+        if running_pid(s, service.name):
+            print(f"{service.name:12} already running (pid {running_pid(s, service.name)})")
+            continue
+        env = {**base_env, **{k: v for k, v in service.env.items() if k not in os.environ}}
+        with log.open("ab") as handle:
+            if service.health is None:  # one-shot step
+                result = subprocess.run(service.command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+                if result.returncode != 0:
+                    raise SystemExit(f"{service.name} failed; see {log}")
+                print(f"{service.name:12} done")
+                continue
+            process = subprocess.Popen(
+                service.command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        pid_file(s, service.name).write_text(str(process.pid))
+        wait_healthy(service.health, process, s.start_timeout, log)
+        print(f"{service.name:12} up   {service.health}")
+    print(f"logs in {s.var_dir / 'log'}; stop with `make down`")
+
+
+def down(s: StackSettings) -> None:
+    for service in reversed(services(s)):
+        pid = running_pid(s, service.name)
+        if pid is None:
+            pid_file(s, service.name).unlink(missing_ok=True)
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and running_pid(s, service.name):
+            time.sleep(0.1)
+        if running_pid(s, service.name):
+            os.killpg(pid, signal.SIGKILL)
+        pid_file(s, service.name).unlink(missing_ok=True)
+        print(f"{service.name:12} stopped")
+
+
+def status(s: StackSettings) -> None:
+    for service in services(s):
+        pid = running_pid(s, service.name)
+        print(f"{service.name:12} {'running pid ' + str(pid) if pid else 'stopped'}")
+
+
+if __name__ == "__main__":
+    action = sys.argv[1] if len(sys.argv) > 1 else "status"
+    {"up": up, "down": down, "status": status}[action](StackSettings())
