@@ -1,5 +1,5 @@
 # churnguard: every target calls a script in scripts/ (readable, runnable by hand).
-.PHONY: install test up down lint bench clean
+.PHONY: install test up down status lint bench clean
 
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
@@ -15,6 +15,9 @@ test: install
 
 up: install
 	bash scripts/up.sh
+
+status:
+	.venv/bin/python scripts/stack.py status
 
 down:
 	bash scripts/down.sh

@@ -1,0 +1,114 @@
+"""Deployment files checked against their real schemas and rules; each check is shown able to fail."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.support import REPO_ROOT
+
+K8S = REPO_ROOT / "deploy" / "k8s"
+PROMETHEUS = REPO_ROOT / "deploy" / "prometheus"
+K8S_VERSION = "1.30"
+
+
+def documents() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                found.append((f"{path.name}:{doc['kind']}/{doc['metadata']['name']}", doc))
+    return found
+
+
+@pytest.mark.parametrize(("name", "doc"), documents(), ids=[n for n, _ in documents()])
+def test_kubernetes_manifests_are_valid_against_the_schemas(name: str, doc: dict[str, Any]) -> None:
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_the_validator_catches_a_broken_manifest() -> None:
+    deployment = next(doc for name, doc in documents() if name.endswith("Deployment/predictor"))
+    broken = yaml.safe_load(yaml.safe_dump(deployment))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = {"not": "a port"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
+
+
+def test_predictor_deployment_probes_and_rollout_as_designed() -> None:
+    docs = {name.split(":")[1]: doc for name, doc in documents()}
+    spec = docs["Deployment/predictor"]["spec"]
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["startupProbe"]["httpGet"]["path"] == "/health/ready"
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert container["resources"]["limits"] and container["resources"]["requests"]
+    assert {"HorizontalPodAutoscaler/predictor", "PodDisruptionBudget/predictor", "Service/predictor"} <= set(docs)
+    for name, doc in docs.items():
+        if name.startswith("Deployment/"):
+            assert doc["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True, name
+
+
+@pytest.mark.parametrize("dockerfile", sorted(REPO_ROOT.glob("services/*/Dockerfile")) + [PROMETHEUS / "Dockerfile"])
+def test_every_image_runs_as_a_non_root_user_with_a_healthcheck(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0"), dockerfile
+    assert "HEALTHCHECK" in text and "ARG BASE_IMAGE" in text
+
+
+def test_compose_wires_every_service_with_local_builds() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"tracker", "bootstrap", "predictor", "monitor", "mailcatcher", "prometheus"}
+    assert services["predictor"]["depends_on"]["tracker"]["condition"] == "service_healthy"
+    assert "predictor:8000/health/ready" in services["monitor"]["environment"]["MONITOR_TARGETS"]
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), (name, port)
+
+
+promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (scripts/system-packages.sh)"
+)
+
+
+@promtool
+def test_prometheus_rules_pass_their_unit_tests() -> None:
+    result = subprocess.run(
+        ["promtool", "test", "rules", "tests/churnguard_test.yml"], cwd=PROMETHEUS, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@promtool
+def test_a_weakened_rule_fails_its_unit_test(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "tests").mkdir()
+    rules = (PROMETHEUS / "rules" / "churnguard.yml").read_text()
+    (tmp_path / "rules" / "churnguard.yml").write_text(
+        rules.replace('up{job="predictor"} == 0', 'up{job="predictor"} == 2')
+    )
+    shutil.copy(PROMETHEUS / "tests" / "churnguard_test.yml", tmp_path / "tests")
+    result = subprocess.run(
+        ["promtool", "test", "rules", "tests/churnguard_test.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "PredictorDown" in result.stdout + result.stderr
+
+
+@promtool
+def test_prometheus_config_is_valid(tmp_path: Path) -> None:
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    config["rule_files"] = [str(PROMETHEUS / "rules" / "churnguard.yml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        ["promtool", "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
