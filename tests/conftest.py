@@ -22,6 +22,7 @@ from services.tracker.settings import TrackerSettings  # noqa: E402
 from tests.support import REPO_ROOT, free_port, start_cli, stop, wait_for_http  # noqa: E402
 
 BASELINE = REPO_ROOT / "experiments" / "baseline.yaml"
+pytest_plugins = ["tests.receivers"]
 
 
 @dataclass(frozen=True)

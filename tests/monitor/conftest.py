@@ -2,99 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from email import message_from_bytes
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.monitor.main import Monitor
 from services.monitor.settings import MonitorSettings
-from tests.support import free_port
-
-
-class MailBox:
-    """An aiosmtpd server keeping every message; stop() and start() on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.messages: list[Message] = []
-        self._controller: Controller | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in list(self.messages)]
-
-
-class _Server:
-    """A ThreadingHTTPServer on a fixed port that can be closed and reopened."""
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.port = free_port()
-        self.handler = handler
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
-class Webhook(_Server):
-    """Records Slack-style POSTs; answers with the status the test sets (a list is used up first)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.default_status = 200
-        webhook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                webhook.posts.append(json.loads(body))
-                status = webhook.statuses.pop(0) if webhook.statuses else webhook.default_status
-                self.send_response(status)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        super().__init__(Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/T000/B000"
-
-    def texts(self) -> list[str]:
-        return [str(p["text"]) for p in list(self.posts)]
+from tests.receivers import MailBox, Webhook, _Server, eventually
 
 
 class FakeTarget(_Server):
@@ -141,22 +60,6 @@ class FakeTarget(_Server):
         self.mode = mode
         if self._server is None:
             self.start()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[MailBox]:
-    box = MailBox()
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    hook.start()
-    yield hook
-    hook.stop()
 
 
 @pytest.fixture
@@ -225,11 +128,3 @@ def start_monitor(tmp_path: Path, mailbox: MailBox, webhook: Webhook, target: Fa
     for handle in running:
         if handle.thread.is_alive():
             handle.stop()
-
-
-def eventually(condition: Callable[[], object], timeout: float, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)

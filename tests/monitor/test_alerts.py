@@ -7,7 +7,8 @@ import time
 import httpx
 import pytest
 
-from tests.monitor.conftest import FakeTarget, MailBox, MonitorFactory, Webhook, eventually
+from tests.monitor.conftest import FakeTarget, MonitorFactory
+from tests.receivers import MailBox, Webhook, eventually
 
 pytestmark = pytest.mark.slow
 

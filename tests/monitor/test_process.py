@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import PredictorProcess
-from tests.monitor.conftest import FAST, MailBox, MonitorFactory, Webhook, eventually
+from tests.monitor.conftest import FAST, MonitorFactory
+from tests.receivers import MailBox, Webhook, eventually
 from tests.support import REPO_ROOT, free_port, wait_for_http
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,148 @@
+"""The outage drill on local processes: the whole stack up, predictor killed, alerts and Prometheus checked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.receivers import MailBox, Webhook, eventually
+from tests.support import REPO_ROOT, free_port
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None, reason="prometheus not installed (scripts/system-packages.sh)"
+    ),
+]
+
+INTERVAL = 2.0
+
+
+class Stack:
+    def __init__(self, var_dir: Path, env: dict[str, str]) -> None:
+        self.var_dir, self.env = var_dir, env
+
+    def run(self, action: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "scripts/stack.py", action],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr + self.logs()
+        return result.stdout
+
+    def pid(self, name: str) -> int:
+        return int((self.var_dir / "run" / f"{name}.pid").read_text())
+
+    def logs(self) -> str:
+        return "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted((self.var_dir / "log").glob("*.log")))
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.env[f'STACK_{name.upper()}_PORT']}"
+
+
+@pytest.fixture
+def stack(tmp_path: Path, mailbox: MailBox, webhook: Webhook) -> Iterator[Stack]:
+    env = {
+        **os.environ,
+        "STACK_VAR_DIR": str(tmp_path / "var"),
+        "STACK_SCRAPE_INTERVAL": "1s",
+        **{
+            f"STACK_{name}_PORT": str(free_port())
+            for name in ("TRACKER", "PREDICTOR", "MONITOR", "PROMETHEUS", "MAIL_SMTP", "MAIL_WEB")
+        },
+        "MONITOR_INTERVAL_SECONDS": str(INTERVAL),
+        "MONITOR_CONFIRM_INTERVAL_SECONDS": "1",
+        "MONITOR_TIMEOUT_SECONDS": "1",
+        "ALERT_SMTP_HOST": "127.0.0.1",
+        "ALERT_SMTP_PORT": str(mailbox.port),
+        "ALERT_EMAIL_TO": "retention-oncall@example.com",
+        "ALERT_SLACK_WEBHOOK_URL": webhook.url,
+        "PREDICTOR_READY_CACHE_SECONDS": "0",
+    }
+    handle = Stack(tmp_path / "var", env)
+    try:
+        yield handle
+    finally:
+        handle.run("down")
+
+
+def weekly_list(stack: Stack, output: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "weekly-list",
+            "--input",
+            str(REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"),
+            "--top",
+            "100",
+            "--output",
+            str(output),
+            "--url",
+            stack.url("predictor"),
+        ],
+        cwd=REPO_ROOT,
+        env={**stack.env, "PREDICTOR_CONNECT_ATTEMPTS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def prometheus_query(stack: Stack, path: str, **params: str) -> dict:  # type: ignore[type-arg]
+    return dict(httpx.get(f"{stack.url('prometheus')}{path}", params=params, timeout=5).json())
+
+
+def test_outage_is_noticed_alerted_and_recovery_announced(
+    stack: Stack, mailbox: MailBox, webhook: Webhook, tmp_path: Path
+) -> None:
+    stack.run("up")
+    assert weekly_list(stack, tmp_path / "before.csv").returncode == 0
+    eventually(lambda: prometheus_query(stack, "/api/v1/query", query='up{job="predictor"}')["data"]["result"], 30)
+
+    killed_at = time.monotonic()
+    os.kill(stack.pid("predictor"), signal.SIGKILL)
+    eventually(lambda: any("DOWN predictor" in s for s in mailbox.subjects()), INTERVAL + 15)
+    email_after = time.monotonic() - killed_at
+    eventually(lambda: any("DOWN predictor" in t for t in webhook.texts()), 5)
+    slack_after = time.monotonic() - killed_at
+    assert [s for s in mailbox.subjects() if "predictor" in s] == ["[churnguard] DOWN predictor: connection refused"]
+    failed = weekly_list(stack, tmp_path / "during.csv")
+    assert failed.returncode == 3 and "cannot reach the predictor" in failed.stderr
+
+    def predictor_down_in_prometheus() -> bool:
+        result = prometheus_query(stack, "/api/v1/query", query='up{job="predictor"}')["data"]["result"]
+        return bool(result) and result[0]["value"][1] == "0"
+
+    eventually(predictor_down_in_prometheus, 20)
+    eventually(
+        lambda: any(
+            a["labels"]["alertname"] == "PredictorDown" and a["state"] in ("pending", "firing")
+            for a in prometheus_query(stack, "/api/v1/alerts")["data"]["alerts"]
+        ),
+        20,
+    )
+
+    stack.run("up")  # starts only what is not running: the predictor
+    eventually(lambda: any("RECOVERED predictor" in s for s in mailbox.subjects()), 30)
+    eventually(lambda: any("RECOVERED predictor" in t for t in webhook.texts()), 10)
+    assert weekly_list(stack, tmp_path / "after.csv").returncode == 0
+    print(f"\ndrill: DOWN email {email_after:.1f} s, Slack {slack_after:.1f} s after the kill (interval {INTERVAL} s)")
+    (REPO_ROOT / "var").mkdir(exist_ok=True)
+    (REPO_ROOT / "var" / "drill-local.txt").write_text(
+        f"local drill: interval {INTERVAL} s; DOWN email after {email_after:.1f} s, Slack after {slack_after:.1f} s\n"
+    )
