@@ -1,6 +1,7 @@
 """`churnguard mailcatcher`: a development SMTP server (aiosmtpd) with a web page, so alerts can be seen.
 
-Never for production: it accepts every message and keeps the last ones in memory.
+It also catches Slack-style webhooks (POST /webhook/...), so both alert channels can be watched
+without a real mail server or Slack. Never for production: it accepts everything, keeps it in memory.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class MailCatcherSettings(BaseSettings):
 class Inbox:
     def __init__(self, keep: int) -> None:
         self.messages: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.webhooks: deque[dict[str, Any]] = deque(maxlen=keep)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
         message = message_from_bytes(envelope.content, policy=default_policy)
@@ -57,6 +59,9 @@ def page(inbox: Inbox) -> bytes:
         "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=5><title>churnguard mail</title>"
         "<h1>Alerts received (newest first)</h1><table border=1 cellpadding=6><tr><th>to</th><th>message</th></tr>"
         f"{rows or '<tr><td colspan=2>none yet</td></tr>'}</table>"
+        "<h1>Webhooks received</h1><ul>"
+        + "".join(f"<li>{html.escape(str(w['payload'].get('text', w['payload'])))}</li>" for w in inbox.webhooks)
+        + "</ul>"
     ).encode()
 
 
@@ -67,14 +72,29 @@ def run_mailcatcher() -> int:
     controller.start()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(min(length, 1 << 20))
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                payload = {"text": raw.decode(errors="replace")}
+            inbox.webhooks.appendleft({"path": self.path, "payload": payload})
+            self._send(200, b"ok", "text/plain")
+
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/messages":
                 body, kind = json.dumps(list(inbox.messages)).encode(), "application/json"
+            elif self.path == "/webhooks":
+                body, kind = json.dumps(list(inbox.webhooks)).encode(), "application/json"
             elif self.path == "/health":
                 body, kind = b'{"status": "ok"}', "application/json"
             else:
                 body, kind = page(inbox), "text/html; charset=utf-8"
-            self.send_response(200)
+            self._send(200, body, kind)
+
+        def _send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
