@@ -179,3 +179,26 @@ def test_metrics_show_probes_status_and_deliveries(
     text = httpx.get(f"{running.url}/metrics").text
     assert 'churnguard_monitor_target_up{target="predictor"} 0.0' in text
     assert 'churnguard_monitor_alerts_sent_total{channel="slack",kind="DOWN"} 1.0' in text
+
+
+def test_both_channels_down_during_an_outage_deliver_once_they_return(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox, webhook: Webhook
+) -> None:
+    running = start_monitor()
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    mailbox.stop()
+    webhook.stop()
+    target.set("503")
+    failed = running.monitor.metrics.alerts_failed
+    eventually(
+        lambda: failed.labels("email", "DOWN", "transient")._value.get() >= 2
+        and failed.labels("slack", "DOWN", "transient")._value.get() >= 2,
+        15,
+    )
+    assert running.monitor.outbox.pending("email") == 1 and running.monitor.outbox.pending("slack") == 1
+    metrics = httpx.get(f"{running.url}/metrics").text
+    assert 'churnguard_monitor_alerts_pending{channel="slack"} 1.0' in metrics
+    mailbox.start()
+    webhook.start()
+    eventually(lambda: len(mailbox.subjects()) == 1 and len(webhook.texts()) == 1, 20)
+    assert "DOWN predictor" in mailbox.subjects()[0] and "DOWN predictor" in webhook.texts()[0]
