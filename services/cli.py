@@ -83,9 +83,14 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def _bootstrap(args: argparse.Namespace) -> int:
     from services.tracker.bootstrap import bootstrap
+    from services.tracker.data import DataIntegrityError
     from services.tracker.settings import TrackerSettings
 
-    print(f"champion: version {bootstrap(TrackerSettings(), args.config)}")
+    try:
+        print(f"champion: version {bootstrap(TrackerSettings(), args.config)}")
+    except (DataIntegrityError, TimeoutError) as error:
+        print(f"bootstrap failed: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

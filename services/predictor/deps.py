@@ -28,7 +28,8 @@ class Services:
 
 
 def get_services_now(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 async def get_services(request: Request) -> Services:

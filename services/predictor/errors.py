@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -41,7 +42,7 @@ def error_response(
     code: str,
     message: str,
     detail: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = {"error": code, "message": message, "request_id": request_id_of(request), "detail": detail or []}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)

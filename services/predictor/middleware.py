@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +17,7 @@ from services.predictor.errors import ApiError, error_response
 from services.predictor.metrics import ROUTES, PredictorMetrics
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger(__name__)
 
 _EXACT_ROUTES = {route: route for route in ROUTES if "{" not in route}
 
@@ -81,7 +83,20 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
-            self._record(route_label(scope["path"]), scope["method"], status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            route = route_label(scope["path"])
+            self._record(route, scope["method"], status, seconds)
+            if status >= 400:  # successes are counted, not logged: a log line costs more than a prediction
+                log.info(
+                    "request refused" if status < 500 else "request failed",
+                    extra={
+                        "request_id": request_id,
+                        "route": route,
+                        "method": scope["method"],
+                        "status": status,
+                        "ms": round(seconds * 1000, 2),
+                    },
+                )
 
     async def _call(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

@@ -48,8 +48,14 @@ def locate_data(settings: TrackerSettings) -> Path:
         log.info("downloading training data", extra={"url": settings.data_url})
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(".part")
-        with urllib.request.urlopen(settings.data_url, timeout=60) as response:  # noqa: S310 - fixed https URL
-            partial.write_bytes(response.read())
+        try:
+            with urllib.request.urlopen(settings.data_url, timeout=60) as response:  # noqa: S310 - https URL from settings
+                partial.write_bytes(response.read())
+        except OSError as error:  # URLError, timeouts, refused connections
+            raise DataIntegrityError(
+                f"{settings.data_path} is absent and the public copy {settings.data_url} could not be downloaded "
+                f"({error}); put the file there or set CHURNGUARD_DATA_PATH"
+            ) from error
         partial.replace(cached)
     return cached
 

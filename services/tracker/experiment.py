@@ -59,7 +59,7 @@ def _log_params_and_tags(result: TrainingResult, data: TrainingData, config_path
     params.update({f"estimator.{k}": v for k, v in result.estimator_params().items()})
     params["seed"] = result.config.seed
     mlflow.log_params(params)
-    dataset = mlflow.data.from_pandas(
+    dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
         data.features.assign(Churn=data.labels.to_numpy()),
         source=str(data.path),
         name="telco_customer_churn",

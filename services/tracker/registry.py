@@ -50,8 +50,8 @@ def gate_failures(client: MlflowClient, settings: TrackerSettings, candidate: Mo
     champion = current_champion(client, settings)
     if champion is None or champion.version == candidate.version:
         return failures
-    candidate_run = client.get_run(candidate.run_id)
-    champion_run = client.get_run(champion.run_id)
+    candidate_run = client.get_run(str(candidate.run_id))
+    champion_run = client.get_run(str(champion.run_id))
     for tag in ("data_sha256", "split_fingerprint"):
         if candidate_run.data.tags.get(tag) != champion_run.data.tags.get(tag):
             failures.append(f"not comparable: {tag} differs from champion version {champion.version}")
@@ -72,7 +72,7 @@ def _artifact_failures(client: MlflowClient, settings: TrackerSettings, candidat
     with tempfile.TemporaryDirectory() as scratch:
         try:
             path = download_version(client, settings.registered_model_name, candidate.version, Path(scratch) / "m")
-            load_bundle(path, settings.registered_model_name, candidate.version, candidate.run_id)
+            load_bundle(path, settings.registered_model_name, candidate.version, str(candidate.run_id))
         except ModelRejected as error:
             return [str(error)]
         except (OSError, MlflowException) as error:

@@ -191,8 +191,10 @@ def test_both_channels_down_during_an_outage_deliver_once_they_return(
     target.set("503")
     failed = running.monitor.metrics.alerts_failed
     eventually(
-        lambda: failed.labels("email", "DOWN", "transient")._value.get() >= 2
-        and failed.labels("slack", "DOWN", "transient")._value.get() >= 2,
+        lambda: (
+            failed.labels("email", "DOWN", "transient")._value.get() >= 2
+            and failed.labels("slack", "DOWN", "transient")._value.get() >= 2
+        ),
         15,
     )
     assert running.monitor.outbox.pending("email") == 1 and running.monitor.outbox.pending("slack") == 1

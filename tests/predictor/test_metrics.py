@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import PredictorProcess
 from tests.predictor.conftest import AppFactory, record
 
 pytestmark = pytest.mark.slow
@@ -51,3 +53,33 @@ def test_unknown_paths_share_one_label(start_app: AppFactory) -> None:
     text = client.get("/metrics").text
     assert sample(text, "churnguard_http_requests_total", route="unmatched", status="404") == 5
     assert not re.search(r"random-\d", text)
+
+
+def test_counts_are_summed_across_several_workers(predictor_process: PredictorProcess) -> None:
+    predictor_process.env["PREDICTOR_WORKERS"] = "2"
+    predictor_process.start()
+    with httpx.Client(timeout=10) as http:  # new connections spread over both workers
+        for _ in range(40):
+            assert (
+                http.post(
+                    f"{predictor_process.url}/predict", json=record(), headers={"connection": "close"}
+                ).status_code
+                == 200
+            )
+        text = http.get(f"{predictor_process.url}/metrics").text
+    assert (
+        sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "churnguard_predictions_total"
+        )
+        == 40
+    )
+    pids = {
+        s.labels.get("pid")
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "churnguard_model_info"
+    }
+    assert len(pids) == 2  # both workers report the model they serve

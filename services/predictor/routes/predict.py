@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -20,7 +22,7 @@ from services.predictor.scoring import count_validation_failures
 
 router = APIRouter(tags=["predictions"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or invalid API key"},
     413: {"description": "body too large"},
     415: {"description": "not JSON"},
