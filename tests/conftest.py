@@ -87,19 +87,24 @@ class PredictorProcess:
         self.process.wait(10)
 
 
-@pytest.fixture
-def predictor_process(tracker: Tracker, champion: ExperimentOutcome, tmp_path: Path) -> Iterator[PredictorProcess]:
-    """A real predictor on a free port, serving the session champion (started by the test)."""
+def new_predictor_process(tracker_url: str, directory: Path) -> PredictorProcess:
+    """A predictor on a free port with its cache, audit log and log file under `directory`."""
     port = free_port()
     env = {
-        "MLFLOW_TRACKING_URI": tracker.url,
+        "MLFLOW_TRACKING_URI": tracker_url,
         "PREDICTOR_PORT": str(port),
-        "PREDICTOR_CACHE_DIR": str(tmp_path / "cache"),
-        "PREDICTOR_AUDIT_DB": str(tmp_path / "audit.sqlite3"),
+        "PREDICTOR_CACHE_DIR": str(directory / "cache"),
+        "PREDICTOR_AUDIT_DB": str(directory / "audit.sqlite3"),
         "PREDICTOR_READY_CACHE_SECONDS": "0",
         "PREDICTOR_RETRY_SECONDS": "0.5",
     }
-    handle = PredictorProcess(f"http://127.0.0.1:{port}", port, env, tmp_path / "predictor.log")
+    return PredictorProcess(f"http://127.0.0.1:{port}", port, env, directory / "predictor.log")
+
+
+@pytest.fixture
+def predictor_process(tracker: Tracker, champion: ExperimentOutcome, tmp_path: Path) -> Iterator[PredictorProcess]:
+    """A real predictor on a free port, serving the session champion (started by the test)."""
+    handle = new_predictor_process(tracker.url, tmp_path)
     yield handle
     if handle.process is not None and handle.process.poll() is None:
         handle.stop()

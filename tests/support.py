@@ -57,3 +57,29 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> int:
             process.kill()
             process.wait(timeout)
     return int(process.returncode)
+
+
+def run_weekly_list(url: str, output: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`churnguard weekly-list` over the whole shared data set, as the retention team runs it."""
+    data = REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "weekly-list",
+            "--input",
+            str(data),
+            "--top",
+            "100",
+            "--output",
+            str(output),
+            "--url",
+            url,
+        ],
+        cwd=REPO_ROOT,
+        env={**env, "PREDICTOR_CONNECT_ATTEMPTS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.receivers import MailBox, Webhook, eventually
-from tests.support import REPO_ROOT, free_port
+from tests.support import REPO_ROOT, free_port, run_weekly_list
 
 pytestmark = [
     pytest.mark.slow,
@@ -80,27 +80,7 @@ def stack(tmp_path: Path, mailbox: MailBox, webhook: Webhook) -> Iterator[Stack]
 
 
 def weekly_list(stack: Stack, output: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "weekly-list",
-            "--input",
-            str(REPO_ROOT.parent / "shared" / "data" / "telco_customer_churn.csv"),
-            "--top",
-            "100",
-            "--output",
-            str(output),
-            "--url",
-            stack.url("predictor"),
-        ],
-        cwd=REPO_ROOT,
-        env={**stack.env, "PREDICTOR_CONNECT_ATTEMPTS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_weekly_list(stack.url("predictor"), output, stack.env)
 
 
 def prometheus_query(stack: Stack, path: str, **params: str) -> dict:  # type: ignore[type-arg]
@@ -114,6 +94,7 @@ def test_outage_is_noticed_alerted_and_recovery_announced(
     assert weekly_list(stack, tmp_path / "before.csv").returncode == 0
     eventually(lambda: prometheus_query(stack, "/api/v1/query", query='up{job="predictor"}')["data"]["result"], 30)
 
+    assert not any("predictor" in s for s in mailbox.subjects())  # the stack started quietly
     killed_at = time.monotonic()
     os.kill(stack.pid("predictor"), signal.SIGKILL)
     eventually(lambda: any("DOWN predictor" in s for s in mailbox.subjects()), INTERVAL + 15)

@@ -22,10 +22,12 @@ class FakeTarget(_Server):
     def __init__(self) -> None:
         self.mode = "healthy"
         self.fail_next = 0
+        self.hits: list[str] = []
         target = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                target.hits.append(self.path)
                 mode = target.mode
                 if target.fail_next > 0:
                     target.fail_next -= 1

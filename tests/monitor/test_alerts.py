@@ -204,3 +204,14 @@ def test_both_channels_down_during_an_outage_deliver_once_they_return(
     webhook.start()
     eventually(lambda: len(mailbox.subjects()) == 1 and len(webhook.texts()) == 1, 20)
     assert "DOWN predictor" in mailbox.subjects()[0] and "DOWN predictor" in webhook.texts()[0]
+
+
+def test_heartbeat_pings_the_dead_man_url_while_watching(start_monitor: MonitorFactory, target: FakeTarget) -> None:
+    running = start_monitor(
+        monitor_heartbeat_url=target.url.replace("/health/ready", "/heartbeat"), monitor_heartbeat_seconds=0.5
+    )
+    eventually(lambda: target.hits.count("/heartbeat") >= 3, 10)
+    running.stop()
+    after_stop = target.hits.count("/heartbeat")
+    time.sleep(1.5)
+    assert target.hits.count("/heartbeat") == after_stop  # a dead watchdog stops pinging: the dead-man fires

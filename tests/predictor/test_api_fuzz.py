@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -11,8 +10,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from services.tracker.experiment import ExperimentOutcome
-from tests.conftest import PredictorProcess, Tracker
-from tests.support import free_port
+from tests.conftest import Tracker, new_predictor_process
 
 pytestmark = pytest.mark.slow
 
@@ -21,15 +19,7 @@ pytestmark = pytest.mark.slow
 def live_predictor(
     tracker: Tracker, champion: ExperimentOutcome, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    directory: Path = tmp_path_factory.mktemp("fuzzed")
-    port = free_port()
-    env = {
-        "MLFLOW_TRACKING_URI": tracker.url,
-        "PREDICTOR_PORT": str(port),
-        "PREDICTOR_CACHE_DIR": str(directory / "cache"),
-        "PREDICTOR_AUDIT_DB": str(directory / "audit.sqlite3"),
-    }
-    handle = PredictorProcess(f"http://127.0.0.1:{port}", port, env, directory / "predictor.log")
+    handle = new_predictor_process(tracker.url, tmp_path_factory.mktemp("fuzzed"))
     handle.start()
     yield handle.url
     handle.stop()
