@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -31,7 +32,7 @@ from services.common.customer import ID_FIELD, parse_csv_row  # noqa: E402
 from services.common.paths import SHARED_DATA_FILE  # noqa: E402
 from tests.support import free_port, stop, wait_for_http  # noqa: E402
 
-API_KEY = "bench-key"
+API_KEY = secrets.token_urlsafe(16)  # a throwaway key: auth is on, as in production
 
 
 def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -31,6 +31,8 @@ class TcpProxy:
     def close(self) -> None:
         """Stop listening and cut every open connection (what a killed server looks like)."""
         if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
             self._listener.close()
             self._listener = None
         with self._lock:

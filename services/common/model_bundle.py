@@ -5,19 +5,20 @@ Shared by the promotion gate and the predictor so both apply the same checks to 
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow
-import mlflow.sklearn
-from mlflow.models import Model
-from mlflow.tracking import MlflowClient
+import yaml
 from sklearn.pipeline import Pipeline
 
 from services.common.customer import SIGNATURE_TYPES
 from services.common.frame import records_to_frame
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 CANARY_TOLERANCE = 1e-9
 
@@ -37,7 +38,6 @@ class ModelBundle:
     metadata: dict[str, Any]
     signature: dict[str, str]
     path: Path
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def threshold(self) -> float:
@@ -62,6 +62,8 @@ class ModelBundle:
 
 def download_version(client: MlflowClient, name: str, version: str, destination: Path) -> Path:
     """Copy a version's model artifacts to `destination` (which must not exist yet)."""
+    import mlflow.artifacts  # here, not at import: a restart from the cache never needs mlflow (~0.8 s)
+
     destination.mkdir(parents=True, exist_ok=False)
     source = client.get_model_version_download_uri(name, version)
     return Path(
@@ -74,23 +76,36 @@ def download_version(client: MlflowClient, name: str, version: str, destination:
 def load_bundle(path: Path, name: str, version: str, run_id: str) -> ModelBundle:
     """Load and check: metadata present, signature equals the customer schema, canary reproduces."""
     try:
-        mlmodel = Model.load(str(path))
-        pipeline = mlflow.sklearn.load_model(str(path))
+        mlmodel = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
+        pipeline = _load_sklearn(path, mlmodel)
     except Exception as error:  # noqa: BLE001 - any unreadable artifact is a rejection, named below
         raise ModelRejected(f"artifacts unreadable: {type(error).__name__}: {error}") from error
-    metadata = mlmodel.metadata or {}
+    metadata = mlmodel.get("metadata") or {}
     missing = {"threshold", "canary", "profile"} - metadata.keys()
     if missing:
         raise ModelRejected(f"model metadata lacks {sorted(missing)}")
-    signature = (
-        {}
-        if mlmodel.signature is None
-        else {column["name"]: column["type"] for column in mlmodel.signature.inputs.to_dict()}
-    )
+    inputs = (mlmodel.get("signature") or {}).get("inputs")
+    signature = {column["name"]: column["type"] for column in json.loads(inputs)} if inputs else {}
     bundle = ModelBundle(name, version, run_id, pipeline, metadata, signature, path)
     check_signature(bundle)
     check_canary(bundle.canary_expected, bundle.pipeline_probability([bundle.canary_record])[0])
     return bundle
+
+
+def _load_sklearn(path: Path, mlmodel: dict[str, Any]) -> Pipeline:
+    """skops files directly (what our tracker writes); any other format through MLflow's own loader."""
+    flavor = mlmodel["flavors"]["sklearn"]
+    if flavor.get("serialization_format") == "skops":
+        import skops.io
+
+        loaded = skops.io.load(path / flavor["pickled_model"], trusted=flavor.get("skops_trusted_types") or [])
+    else:
+        import mlflow.sklearn
+
+        loaded = mlflow.sklearn.load_model(str(path))
+    if not isinstance(loaded, Pipeline):
+        raise TypeError(f"expected an sklearn Pipeline, got {type(loaded).__name__}")
+    return loaded
 
 
 def check_signature(bundle: ModelBundle) -> None:

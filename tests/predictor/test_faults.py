@@ -32,7 +32,7 @@ def test_tracker_killed_while_serving_predictions_continue_and_reloads_fail_clea
         assert client.post("/predict", json=record(), headers=auth).status_code == 200
     assert client.get("/health/ready").status_code == 200
     reload = client.post("/admin/reload", headers=auth)
-    assert reload.status_code == 503 and reload.json()["outcome"] == "failed"
+    assert reload.status_code == 503 and reload.json()["outcome"] == "failed", reload.text
     assert "cannot resolve" in client.get("/model", headers=auth).json()["last_error"]
     assert sample(client.get("/metrics").text, "churnguard_model_reloads_total", outcome="failed") >= 1
     assert client.post("/predict", json=record(), headers=auth).status_code == 200
