@@ -20,18 +20,23 @@ class Readiness:
         self, store: ModelStore, audit: AuditLog, metrics: PredictorMetrics, settings: PredictorSettings
     ) -> None:
         self.store, self.audit, self.metrics, self.settings = store, audit, metrics, settings
-        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._cached: tuple[float, object, dict[str, Any]] | None = None
 
     def report(self) -> dict[str, Any]:
+        """A "ready" verdict is reused for a few seconds for the same model; "not ready" never is."""
         now = time.monotonic()
-        if self._cached is not None and now - self._cached[0] < self.settings.ready_cache_seconds:
-            return self._cached[1]
+        if (
+            self._cached is not None
+            and now - self._cached[0] < self.settings.ready_cache_seconds
+            and self._cached[1] is self.store.current
+        ):
+            return self._cached[2]
         checks = {"model_loaded": self._model_loaded(), "canary": self._canary(), "audit_log": self._audit_log()}
         for name, check in checks.items():
             self.metrics.readiness.labels(name).set(1 if check["ok"] else 0)
         failing = [name for name, check in checks.items() if not check["ok"]]
         report = {"status": "not_ready" if failing else "ready", "failing": failing, "checks": checks}
-        self._cached = (now, report)
+        self._cached = None if failing else (now, self.store.current, report)
         return report
 
     def _model_loaded(self) -> dict[str, Any]:

@@ -53,15 +53,15 @@ def wait_ready(client: TestClient, timeout: float = 60) -> dict[str, Any]:
 
 
 def make_settings(tracker_url: str, directory: Path, **overrides: Any) -> PredictorSettings:
-    return PredictorSettings(
-        mlflow_tracking_uri=tracker_url,
-        cache_dir=directory / "cache",
-        audit_db=directory / "audit.sqlite3",
-        ready_cache_seconds=0,
-        retry_seconds=0.2,
-        audit_flush_seconds=0.05,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "mlflow_tracking_uri": tracker_url,
+        "cache_dir": directory / "cache",
+        "audit_db": directory / "audit.sqlite3",
+        "ready_cache_seconds": 0,
+        "retry_seconds": 0.2,
+        "audit_flush_seconds": 0.05,
+    }
+    return PredictorSettings(**{**values, **overrides})
 
 
 AppFactory = Callable[..., TestClient]

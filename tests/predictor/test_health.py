@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from services.predictor.fast_path import LinearScorer
+from tests.conftest import Tracker
 from tests.predictor.conftest import AppFactory, record, wait_ready
+from tests.proxy import TcpProxy
 from tests.support import free_port
 
 pytestmark = pytest.mark.slow
@@ -69,3 +71,16 @@ def test_ready_and_predict_are_503_when_the_audit_log_is_not_writable(start_app:
     shutil.rmtree(audit_db)  # the disk comes back: the service recovers by itself
     assert wait_ready(client, timeout=10)["status"] == "ready"
     assert client.post("/predict", json=record()).status_code == 200
+
+
+def test_ready_turns_200_as_soon_as_the_model_loads_not_after_a_cached_failure(
+    start_app: AppFactory, tracker: Tracker
+) -> None:
+    proxy = TcpProxy(target_port=int(tracker.url.rsplit(":", 1)[1]), port=free_port())
+    client = start_app(wait=False, mlflow_tracking_uri=proxy.url, ready_cache_seconds=60)
+    assert client.get("/health/ready").status_code == 503
+    proxy.open()
+    try:
+        assert wait_ready(client, timeout=30)["status"] == "ready"
+    finally:
+        proxy.close()
