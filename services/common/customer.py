@@ -25,6 +25,7 @@ CustomerId = Annotated[str, Field(min_length=1, max_length=64, examples=["7590-V
 StrictInt = Annotated[int, Field(strict=True)]
 StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
+NO_INTERNET = "No internet service"
 INTERNET_ADD_ONS = (
     "OnlineSecurity",
     "OnlineBackup",
@@ -69,11 +70,19 @@ class CustomerRecord(BaseModel):
                 'PhoneService is "No" exactly when MultipleLines is "No phone service"',
                 {"fields": ["PhoneService", "MultipleLines"]},
             )
-        no_internet = self.InternetService == "No"
-        mismatched = [
-            name for name in INTERNET_ADD_ONS if (getattr(self, name) == "No internet service") != no_internet
-        ]
-        if mismatched:
+        values = self.__dict__
+        add_ons = (
+            values["OnlineSecurity"], values["OnlineBackup"], values["DeviceProtection"],
+            values["TechSupport"], values["StreamingTV"], values["StreamingMovies"],
+        )  # fmt: skip
+        no_internet = values["InternetService"] == "No"
+        consistent = add_ons.count(NO_INTERNET) == 6 if no_internet else NO_INTERNET not in add_ons
+        if not consistent:  # the common case above is one tuple scan; name the offenders only on failure
+            mismatched = [
+                name
+                for name, value in zip(INTERNET_ADD_ONS, add_ons, strict=True)
+                if (value == NO_INTERNET) != no_internet
+            ]
             raise PydanticCustomError(
                 "internet_service_mismatch",
                 'InternetService is "No" exactly when each of the six add-ons is "No internet service"',

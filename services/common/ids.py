@@ -23,11 +23,18 @@ class IdFactory:
         self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
 
     def new(self) -> str:
+        return self.many(1)[0]
+
+    def many(self, count: int) -> list[str]:
+        """`count` ids at once (a batch of predictions): one pid check, one counter step each."""
         if os.getpid() != self._pid:
             with self._lock:
                 if os.getpid() != self._pid:
                     self._reset()
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+        prefix, counter = self._prefix, self._counter
+        return [f"{prefix}{next(counter) & 0xFFFFFFFFFFFFFFFF:016x}" for _ in range(count)]
 
 
-new_id = IdFactory().new
+_factory = IdFactory()
+new_id = _factory.new
+new_ids = _factory.many

@@ -39,7 +39,19 @@ class LinearScorer:
         return 1.0 / (1.0 + math.exp(-logit)) if logit >= 0 else math.exp(logit) / (1.0 + math.exp(logit))
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> list[float]:
-        return [self.probability(record) for record in records]
+        """The same sum as `probability`, with the loop's lookups hoisted (batches of 10,000)."""
+        intercept, numeric, categorical, exp = self.intercept, self.numeric, self.categorical, math.exp
+        results: list[float] = []
+        append = results.append
+        for record in records:
+            logit = intercept
+            for name, fill, mean, weight in numeric:
+                value = record[name]
+                logit += ((fill if value is None else value) - mean) * weight
+            for name, contributions in categorical:
+                logit += contributions.get(record[name], 0.0)
+            append(1.0 / (1.0 + exp(-logit)) if logit >= 0 else exp(logit) / (1.0 + exp(logit)))
+        return results
 
 
 def derive_scorer(pipeline: Any) -> LinearScorer | None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 
-import orjson
+from orjson import OPT_SORT_KEYS as SORT_KEYS
+from orjson import dumps
 from starlette.concurrency import run_in_threadpool
 
 from services.common.customer import ID_FIELD, CustomerRecord
-from services.common.ids import new_id
+from services.common.ids import new_ids
 from services.predictor.audit import AuditLog, AuditRecord
 from services.predictor.errors import ApiError
 from services.predictor.metrics import PredictorMetrics
@@ -55,16 +56,18 @@ class PredictionService:
         created_at = datetime.now(UTC).isoformat(timespec="microseconds")
         items: list[dict[str, Any]] = []
         audit_records: list[AuditRecord] = []
-        for record, probability in zip(values, probabilities, strict=True):
-            prediction_id = new_id()
+        warn = model.profile_warnings
+        out_of_profile = self.metrics.out_of_profile
+        for record, probability, prediction_id in zip(values, probabilities, new_ids(len(values)), strict=True):
             churn = probability >= threshold
-            warnings = model.profile_warnings(record)
+            warnings = warn(record)
             for warning in warnings:
-                self.metrics.out_of_profile.labels(warning.field).inc()
+                out_of_profile.labels(warning.field).inc()
+            customer_id = record[ID_FIELD]
             items.append(
                 {
                     "prediction_id": prediction_id,
-                    "customerID": record[ID_FIELD],
+                    "customerID": customer_id,
                     "churn_probability": probability,
                     "churn": churn,
                     "threshold": threshold,
@@ -73,12 +76,12 @@ class PredictionService:
                     "warning_details": [w.as_dict() for w in warnings] if warnings else NO_WARNINGS,
                 }
             )
-            digest = hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            digest = sha256(dumps(record, option=SORT_KEYS)).hexdigest()
             audit_records.append(
                 AuditRecord(
                     prediction_id,
                     created_at,
-                    record[ID_FIELD],
+                    customer_id,
                     name,
                     version,
                     run_id,

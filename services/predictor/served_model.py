@@ -77,7 +77,7 @@ class ServedModel:
         """Values inside the hard rules but outside what the training data held."""
         warnings: list[ProfileWarning] = []
         for name, low, high in self.numeric_bounds:
-            value = record.get(name)
+            value = record[name]
             if value is not None and not low <= value <= high:
                 warnings.append(ProfileWarning(name, value, f"outside the training data's range {low:g}..{high:g}"))
         for name, allowed in self.categories:
