@@ -61,7 +61,7 @@ class Monitor:
             slow_retry_seconds=settings.monitor_interval_seconds,
         )
         self.stopping = threading.Event()
-        self.last_cycle = time.monotonic()
+        self.started = self.last_cycle = time.monotonic()
         self.server: ThreadingHTTPServer | None = None
         self._save_lock = threading.Lock()
         self._next_probe = {t.name: 0.0 for t in self.targets}
@@ -151,6 +151,10 @@ class Monitor:
 
     def _record(self, target: Target, result: ProbeResult) -> None:
         before = self.states[target.name]
+        if not result.ok and before.status == "unknown" and self._in_startup_grace():
+            # A stack still starting (e.g. the first model being trained) is not an outage.
+            log.info("probe failed during start-up grace", extra={"target": target.name, "reason": result.reason})
+            return
         after, alerts = observe(target, before, result, self.limits)
         self.states[target.name] = after
         self.metrics.probes.labels(target.name, "success" if result.ok else "failure").inc()
@@ -171,6 +175,9 @@ class Monitor:
                 log.info(
                     "reminder superseded before delivery", extra={"channel": old.channel, "target": old.alert.target}
                 )
+
+    def _in_startup_grace(self) -> bool:
+        return time.monotonic() - self.started < self.settings.monitor_startup_grace_seconds
 
     def _show_status(self, name: str) -> None:
         status = self.states[name].status

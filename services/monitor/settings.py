@@ -25,6 +25,9 @@ class MonitorSettings(BaseSettings):
     monitor_confirm_probes: int = Field(2, ge=0, description="re-probes after a first failure before DOWN")
     monitor_confirm_interval_seconds: float = Field(2.0, gt=0, description="start to start")
     monitor_recovery_probes: int = Field(2, ge=1, description="consecutive successes before RECOVERED")
+    monitor_startup_grace_seconds: float = Field(
+        0.0, ge=0, description="after start, failures of a target never yet seen up are not alerted"
+    )
     monitor_state_dir: Path = VAR_DIR / "monitor"
     monitor_host: str = "127.0.0.1"
     monitor_port: int = Field(9100, ge=0, le=65535)

@@ -215,3 +215,22 @@ def test_heartbeat_pings_the_dead_man_url_while_watching(start_monitor: MonitorF
     after_stop = target.hits.count("/heartbeat")
     time.sleep(1.5)
     assert target.hits.count("/heartbeat") == after_stop  # a dead watchdog stops pinging: the dead-man fires
+
+
+def test_startup_grace_silences_a_target_never_seen_up_then_alerts(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox
+) -> None:
+    target.set("503")
+    running = start_monitor(monitor_startup_grace_seconds=2)
+    time.sleep(1.5)
+    assert mailbox.subjects() == [] and running.monitor.states["predictor"].status == "unknown"
+    eventually(lambda: mailbox.subjects() == ["[churnguard] DOWN predictor: HTTP 503: canary failing"], 10)
+
+
+def test_startup_grace_does_not_hide_an_outage_of_a_target_seen_up(
+    start_monitor: MonitorFactory, target: FakeTarget, mailbox: MailBox
+) -> None:
+    running = start_monitor(monitor_startup_grace_seconds=60)
+    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+    target.set("gone")
+    eventually(lambda: mailbox.subjects() == ["[churnguard] DOWN predictor: connection refused"], 10)
