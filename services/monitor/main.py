@@ -290,7 +290,7 @@ def run_monitor() -> int:
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
         print(f"monitor: invalid settings: {problems}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.monitor_log_level)
     monitor = Monitor(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: monitor.stop())

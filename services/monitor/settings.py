@@ -44,7 +44,7 @@ class MonitorSettings(BaseSettings):
     alert_email_from: str = "churnguard-monitor@localhost"
     alert_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alert_slack_webhook_url: SecretStr | None = None
-    log_level: str = "INFO"
+    monitor_log_level: str = "INFO"
 
     @field_validator("monitor_targets", "alert_email_to", mode="before")
     @classmethod

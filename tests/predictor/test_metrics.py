@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -59,6 +60,12 @@ def test_counts_are_summed_across_several_workers(predictor_process: PredictorPr
     predictor_process.env["PREDICTOR_WORKERS"] = "2"
     predictor_process.start()
     with httpx.Client(timeout=10) as http:  # new connections spread over both workers
+        # Each worker loads its own model: ready once 20 answers in a row (fresh connections) say so.
+        streak, deadline = 0, time.monotonic() + 60
+        while streak < 20 and time.monotonic() < deadline:
+            ready = http.get(f"{predictor_process.url}/health/ready", headers={"connection": "close"})
+            streak = streak + 1 if ready.status_code == 200 else 0
+        assert streak == 20
         for _ in range(40):
             assert (
                 http.post(
