@@ -95,6 +95,9 @@ def test_outage_is_noticed_alerted_and_recovery_announced(
     eventually(lambda: prometheus_query(stack, "/api/v1/query", query='up{job="predictor"}')["data"]["result"], 30)
 
     assert not any("predictor" in s for s in mailbox.subjects())  # the stack started quietly
+    monitor_metrics = f"{stack.url('monitor')}/metrics"
+    seen_up = 'churnguard_monitor_target_up{target="predictor"} 1.0'
+    eventually(lambda: seen_up in httpx.get(monitor_metrics).text, 30)
     killed_at = time.monotonic()
     os.kill(stack.pid("predictor"), signal.SIGKILL)
     eventually(lambda: any("DOWN predictor" in s for s in mailbox.subjects()), INTERVAL + 15)
