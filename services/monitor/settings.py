@@ -53,14 +53,17 @@ class MonitorSettings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("alert_smtp_host", "alert_smtp_user", "monitor_heartbeat_url", mode="before")
+    @field_validator(
+        "alert_smtp_host",
+        "alert_smtp_user",
+        "alert_smtp_password",
+        "alert_slack_webhook_url",
+        "monitor_heartbeat_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("alert_slack_webhook_url", "alert_smtp_password", mode="before")
-    @classmethod
-    def _blank_secret_is_unset(cls, value: object) -> object:
+        """docker-compose passes unset optional settings as empty strings."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")

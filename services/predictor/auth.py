@@ -22,10 +22,6 @@ class ApiKeyGuard:
     def __init__(self, keys: list[str]) -> None:
         self._keys = [key.encode() for key in keys]
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self._keys)
-
     def check(self, authorization: str | None) -> str | None:
         """Return the caller's key id (None when auth is off); raise 401 otherwise."""
         if not self._keys:

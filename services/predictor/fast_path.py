@@ -30,13 +30,7 @@ class LinearScorer:
     categorical: tuple[tuple[str, Mapping[str, float]], ...]
 
     def probability(self, record: Mapping[str, Any]) -> float:
-        logit = self.intercept
-        for name, fill, mean, weight in self.numeric:
-            value = record[name]
-            logit += ((fill if value is None else value) - mean) * weight
-        for name, contributions in self.categorical:
-            logit += contributions.get(record[name], 0.0)  # unknown category: all-zero one-hot
-        return 1.0 / (1.0 + math.exp(-logit)) if logit >= 0 else math.exp(logit) / (1.0 + math.exp(logit))
+        return self.probabilities([record])[0]
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> list[float]:
         """The same sum as `probability`, with the loop's lookups hoisted (batches of 10,000)."""
@@ -49,7 +43,8 @@ class LinearScorer:
                 value = record[name]
                 logit += ((fill if value is None else value) - mean) * weight
             for name, contributions in categorical:
-                logit += contributions.get(record[name], 0.0)
+                logit += contributions.get(record[name], 0.0)  # unknown category: all-zero one-hot
+            # Numerically stable sigmoid, as scipy's expit that sklearn uses.
             append(1.0 / (1.0 + exp(-logit)) if logit >= 0 else exp(logit) / (1.0 + exp(logit)))
         return results
 

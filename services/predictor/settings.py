@@ -30,7 +30,6 @@ class PredictorSettings(BaseSettings):
     audit_db: Path = VAR_DIR / "predictor" / "audit.sqlite3"
     audit_flush_seconds: float = Field(0.2, gt=0, le=10)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
-    max_batch: int = Field(10_000, ge=1, le=10_000)
     retry_seconds: float = Field(5.0, gt=0)
     poll_seconds: float = Field(0.0, ge=0, description="0 disables the periodic alias check")
     canary_budget_seconds: float = Field(0.5, ge=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -35,9 +34,3 @@ class TrackerSettings(BaseSettings):
     tracker_port: int = Field(5000, ge=1, le=65535)
     tracker_data_dir: Path = VAR_DIR / "mlflow"
     tracker_allowed_hosts: str = "tracker,tracker:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
-
-
-@lru_cache
-def get_tracker_settings() -> TrackerSettings:
-    """Settings built once per process from the environment."""
-    return TrackerSettings()
