@@ -64,37 +64,39 @@ class CustomerRecord(BaseModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> CustomerRecord:
-        if (self.PhoneService == "No") != (self.MultipleLines == "No phone service"):
-            raise PydanticCustomError(
-                "phone_service_mismatch",
-                'PhoneService is "No" exactly when MultipleLines is "No phone service"',
-                {"fields": ["PhoneService", "MultipleLines"]},
-            )
-        values = self.__dict__
-        add_ons = (
-            values["OnlineSecurity"], values["OnlineBackup"], values["DeviceProtection"],
-            values["TechSupport"], values["StreamingTV"], values["StreamingMovies"],
-        )  # fmt: skip
-        no_internet = values["InternetService"] == "No"
-        consistent = add_ons.count(NO_INTERNET) == 6 if no_internet else NO_INTERNET not in add_ons
-        if not consistent:  # the common case above is one tuple scan; name the offenders only on failure
-            mismatched = [
-                name
-                for name, value in zip(INTERNET_ADD_ONS, add_ons, strict=True)
-                if (value == NO_INTERNET) != no_internet
-            ]
-            raise PydanticCustomError(
-                "internet_service_mismatch",
-                'InternetService is "No" exactly when each of the six add-ons is "No internet service"',
-                {"fields": ["InternetService", *mismatched]},
-            )
-        if self.TotalCharges is None and self.tenure != 0:
-            raise PydanticCustomError(
-                "total_charges_null",
-                "TotalCharges may be null only when tenure is 0",
-                {"fields": ["TotalCharges", "tenure"]},
-            )
+        check_cross_field_rules(self)
         return self
+
+
+def check_cross_field_rules(record: Any) -> None:
+    """The contract's cross-field rules on anything with the fields as attributes (a model or a row)."""
+    if (record.PhoneService == "No") != (record.MultipleLines == "No phone service"):
+        raise PydanticCustomError(
+            "phone_service_mismatch",
+            'PhoneService is "No" exactly when MultipleLines is "No phone service"',
+            {"fields": ["PhoneService", "MultipleLines"]},
+        )
+    add_ons = (
+        record.OnlineSecurity, record.OnlineBackup, record.DeviceProtection,
+        record.TechSupport, record.StreamingTV, record.StreamingMovies,
+    )  # fmt: skip
+    no_internet = record.InternetService == "No"
+    consistent = add_ons.count(NO_INTERNET) == 6 if no_internet else NO_INTERNET not in add_ons
+    if not consistent:  # the common case above is one tuple scan; name the offenders only on failure
+        mismatched = [
+            name for name, value in zip(INTERNET_ADD_ONS, add_ons, strict=True) if (value == NO_INTERNET) != no_internet
+        ]
+        raise PydanticCustomError(
+            "internet_service_mismatch",
+            'InternetService is "No" exactly when each of the six add-ons is "No internet service"',
+            {"fields": ["InternetService", *mismatched]},
+        )
+    if record.TotalCharges is None and record.tenure != 0:
+        raise PydanticCustomError(
+            "total_charges_null",
+            "TotalCharges may be null only when tenure is 0",
+            {"fields": ["TotalCharges", "tenure"]},
+        )
 
 
 ID_FIELD = "customerID"

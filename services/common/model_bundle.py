@@ -15,7 +15,7 @@ import yaml
 from sklearn.pipeline import Pipeline
 
 from services.common.customer import SIGNATURE_TYPES
-from services.common.frame import records_to_frame
+from services.common.frame import Columns, columns_to_frame, records_to_columns
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -55,9 +55,14 @@ class ModelBundle:
     def profile(self) -> dict[str, Any]:
         return dict(self.metadata["profile"])
 
-    def pipeline_probability(self, records: list[dict[str, Any]]) -> list[float]:
+    @property
+    def canary_columns(self) -> Columns:
+        return records_to_columns([self.canary_record])
+
+    def pipeline_probabilities(self, columns: Columns) -> list[float]:
         """Churn probabilities straight from the sklearn pipeline (the reference path)."""
-        return [float(p) for p in self.pipeline.predict_proba(records_to_frame(records))[:, 1]]
+        probabilities: list[float] = self.pipeline.predict_proba(columns_to_frame(columns))[:, 1].tolist()
+        return probabilities
 
 
 def download_version(client: MlflowClient, name: str, version: str, destination: Path) -> Path:
@@ -88,7 +93,7 @@ def load_bundle(path: Path, name: str, version: str, run_id: str) -> ModelBundle
     signature = {column["name"]: column["type"] for column in json.loads(inputs)} if inputs else {}
     bundle = ModelBundle(name, version, run_id, pipeline, metadata, signature, path)
     check_signature(bundle)
-    check_canary(bundle.canary_expected, bundle.pipeline_probability([bundle.canary_record])[0])
+    check_canary(bundle.canary_expected, bundle.pipeline_probabilities(bundle.canary_columns)[0])
     return bundle
 
 

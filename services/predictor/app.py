@@ -59,6 +59,9 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         version="1.0",
         description="Churn probabilities for the retention team, validated, traceable and observable.",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would only cost ~13 us a
+        # request checking for providers nobody configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.guard = ApiKeyGuard([key.get_secret_value() for key in settings.api_keys])

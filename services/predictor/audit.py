@@ -13,10 +13,18 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from msgspec import Struct
+from msgspec.json import Encoder
+
+from services.common.customer import ID_FIELD
+
 log = logging.getLogger(__name__)
+_SORTED_JSON = Encoder(order="sorted")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -54,6 +62,52 @@ class AuditRecord(NamedTuple):
     api_key_id: str | None
 
 
+class AuditBatch(NamedTuple):
+    """The predictions of one request, kept as given until written: the writer thread builds the rows,
+    formats the time and hashes the inputs, so a request does not pay for that before it answers."""
+
+    created_at: float  # time.time()
+    model_name: str
+    model_version: str
+    run_id: str
+    api_key_id: str | None
+    threshold: float
+    prediction_ids: Sequence[str]
+    probabilities: Sequence[float]
+    inputs: Sequence[Struct]  # the validated records
+
+    @property
+    def size(self) -> int:
+        return len(self.prediction_ids)
+
+    def records(self) -> Iterator[AuditRecord]:
+        created_at = datetime.fromtimestamp(self.created_at, UTC).isoformat(timespec="microseconds")
+        for prediction_id, probability, row in zip(self.prediction_ids, self.probabilities, self.inputs, strict=True):
+            yield AuditRecord(
+                prediction_id,
+                created_at,
+                getattr(row, ID_FIELD),
+                self.model_name,
+                self.model_version,
+                self.run_id,
+                input_sha256(row),
+                probability,
+                probability >= self.threshold,
+                self.api_key_id,
+            )
+
+    def find(self, prediction_id: str) -> AuditRecord | None:
+        for record in self.records() if prediction_id in self.prediction_ids else ():
+            if record.prediction_id == prediction_id:
+                return record
+        return None
+
+
+def input_sha256(row: Struct) -> str:
+    """The canonical hash of a validated record: sha256 of its compact JSON with sorted keys."""
+    return sha256(_SORTED_JSON.encode(row)).hexdigest()
+
+
 class AuditLog:
     """Batched, durable writer plus lookups; one per process (several processes may share the file)."""
 
@@ -61,7 +115,7 @@ class AuditLog:
         self.path = path
         self.flush_seconds = flush_seconds
         self.last_error: str | None = None
-        self._pending: list[AuditRecord] = []
+        self._pending: list[AuditBatch] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -83,27 +137,29 @@ class AuditLog:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
-
-    def submit(self, records: Sequence[AuditRecord]) -> None:
+        """Predictions not yet committed."""
         with self._lock:
-            self._pending.extend(records)
+            return sum(batch.size for batch in self._pending)
+
+    def submit(self, batch: AuditBatch) -> None:
+        with self._lock:
+            self._pending.append(batch)
 
     def flush(self) -> None:
         """Commit everything pending now; on failure keep it pending and remember why."""
         with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
+            batches, self._pending = self._pending, []
+        if not batches:
             return
         try:
             with self._connect() as connection:
                 connection.executemany(
                     f"INSERT OR IGNORE INTO predictions ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    batch,
+                    (record for batch in batches for record in batch.records()),
                 )
         except (OSError, sqlite3.Error) as error:
             with self._lock:
-                self._pending[:0] = batch
+                self._pending[:0] = batches
             self._record_failure(f"audit write failed: {error}")
             return
         self.last_error = None
@@ -126,9 +182,11 @@ class AuditLog:
         """One record by id, including any not yet committed."""
         self.flush()
         with self._lock:
-            for record in self._pending:
-                if record.prediction_id == prediction_id:
-                    return _as_dict(record)
+            batches = list(self._pending)
+        for batch in batches:
+            record = batch.find(prediction_id)
+            if record is not None:
+                return _as_dict(record)
         try:
             with self._connect() as connection:
                 connection.row_factory = sqlite3.Row

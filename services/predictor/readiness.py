@@ -51,7 +51,7 @@ class Readiness:
             return {"ok": False, "detail": "no model to run the canary on"}
         started = time.perf_counter()
         try:
-            actual = model.probabilities([model.bundle.canary_record])[0]
+            actual = model.probabilities(model.bundle.canary_columns)[0]
         except Exception as error:  # noqa: BLE001 - a model that raises is exactly what this check reports
             return {"ok": False, "detail": f"canary prediction failed: {type(error).__name__}: {error}"}
         elapsed = time.perf_counter() - started

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from hashlib import sha256
+import time
+from collections.abc import Sequence
 from typing import Any
 
-from orjson import OPT_SORT_KEYS as SORT_KEYS
-from orjson import dumps
+from msgspec.structs import astuple
 from starlette.concurrency import run_in_threadpool
 
 from services.common.customer import ID_FIELD, CustomerRecord
+from services.common.frame import Columns
 from services.common.ids import new_ids
-from services.predictor.audit import AuditLog, AuditRecord
+from services.predictor.audit import AuditBatch, AuditLog
 from services.predictor.errors import ApiError
 from services.predictor.metrics import PredictorMetrics
 from services.predictor.model_store import ModelStore
 from services.predictor.served_model import ServedModel
 
 NO_WARNINGS: tuple[()] = ()  # shared: most records have none, and orjson writes a tuple as []
+FIELD_NAMES = tuple(CustomerRecord.model_fields)  # the order of the rows' fields
 
 
 class PredictionService:
@@ -37,63 +38,61 @@ class PredictionService:
             raise ApiError(503, "audit_unavailable", f"predictions refused: {self.audit.last_error}")
         return model
 
-    async def score(
-        self, records: list[CustomerRecord], api_key_id: str | None
-    ) -> tuple[list[dict[str, Any]], ServedModel]:
+    async def score(self, rows: Sequence[Any], api_key_id: str | None) -> tuple[list[dict[str, Any]], ServedModel]:
+        """Rows are validated records as msgspec Structs (see request_body), scored by column."""
         model = self.serving_model()
-        values = [record.__dict__ for record in records]  # pydantic keeps validated fields in __dict__
+        columns = dict(zip(FIELD_NAMES, zip(*map(astuple, rows), strict=True), strict=True))
         if model.scorer is not None:
-            probabilities = model.probabilities(values)
+            probabilities = model.probabilities(columns)
         else:
-            probabilities = await run_in_threadpool(model.probabilities, values)
-        return self._finish(model, values, probabilities, api_key_id), model
+            probabilities = await run_in_threadpool(model.probabilities, columns)
+        return self._finish(model, rows, columns, probabilities, api_key_id), model
 
     def _finish(
-        self, model: ServedModel, values: list[dict[str, Any]], probabilities: list[float], api_key_id: str | None
+        self,
+        model: ServedModel,
+        rows: Sequence[Any],
+        columns: Columns,
+        probabilities: list[float],
+        api_key_id: str | None,
     ) -> list[dict[str, Any]]:
         reference, threshold = model.reference, model.threshold
-        name, version, run_id = reference["name"], reference["version"], reference["run_id"]
-        created_at = datetime.now(UTC).isoformat(timespec="microseconds")
-        items: list[dict[str, Any]] = []
-        audit_records: list[AuditRecord] = []
-        warn = model.profile_warnings
-        out_of_profile = self.metrics.out_of_profile
-        for record, probability, prediction_id in zip(values, probabilities, new_ids(len(values)), strict=True):
-            churn = probability >= threshold
-            warnings = warn(record)
+        prediction_ids = new_ids(len(probabilities))
+        items = [
+            {
+                "prediction_id": prediction_id,
+                "customerID": customer_id,
+                "churn_probability": probability,
+                "churn": probability >= threshold,
+                "threshold": threshold,
+                "model": reference,
+                "warnings": NO_WARNINGS,
+                "warning_details": NO_WARNINGS,
+            }
+            for prediction_id, customer_id, probability in zip(
+                prediction_ids, columns[ID_FIELD], probabilities, strict=True
+            )
+        ]
+        for index, warnings in model.profile_warnings(columns).items():
+            items[index]["warnings"] = [warning.field for warning in warnings]
+            items[index]["warning_details"] = [warning.as_dict() for warning in warnings]
             for warning in warnings:
-                out_of_profile.labels(warning.field).inc()
-            customer_id = record[ID_FIELD]
-            items.append(
-                {
-                    "prediction_id": prediction_id,
-                    "customerID": customer_id,
-                    "churn_probability": probability,
-                    "churn": churn,
-                    "threshold": threshold,
-                    "model": reference,
-                    "warnings": [w.field for w in warnings] if warnings else NO_WARNINGS,
-                    "warning_details": [w.as_dict() for w in warnings] if warnings else NO_WARNINGS,
-                }
+                self.metrics.out_of_profile.labels(warning.field).inc()
+        self.audit.submit(
+            AuditBatch(
+                time.time(),
+                reference["name"],
+                reference["version"],
+                reference["run_id"],
+                api_key_id,
+                threshold,
+                prediction_ids,
+                probabilities,
+                rows,
             )
-            digest = sha256(dumps(record, option=SORT_KEYS)).hexdigest()
-            audit_records.append(
-                AuditRecord(
-                    prediction_id,
-                    created_at,
-                    customer_id,
-                    name,
-                    version,
-                    run_id,
-                    digest,
-                    probability,
-                    churn,
-                    api_key_id,
-                )
-            )
-        self.audit.submit(audit_records)
+        )
         self.metrics.observe_probabilities(probabilities)
-        self.metrics.predictions.labels(version).inc(len(items))
+        self.metrics.predictions.labels(reference["version"]).inc(len(items))
         return items
 
 

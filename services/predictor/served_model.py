@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.common.customer import allowed_categories
+from services.common.frame import Columns
 from services.common.model_bundle import CANARY_TOLERANCE, ModelBundle, check_canary
 from services.predictor.fast_path import LinearScorer, derive_scorer
 
@@ -44,7 +45,7 @@ class ServedModel:
         """Derive the fast path and check it reproduces the canary; refuse the model if serving would not."""
         scorer = derive_scorer(bundle.pipeline)
         if scorer is not None:
-            fast = scorer.probability(bundle.canary_record)
+            fast = scorer.probabilities(bundle.canary_columns)[0]
             if abs(fast - bundle.canary_expected) > CANARY_TOLERANCE:
                 log.warning("fast path disagrees with the pipeline; serving with the pipeline", extra={"fast": fast})
                 scorer = None
@@ -56,7 +57,7 @@ class ServedModel:
             if set(values) != set(allowed_categories(name))
         )
         served = cls(bundle, scorer, source, loaded_at, load_seconds, bounds, categories)
-        check_canary(bundle.canary_expected, served.probabilities([bundle.canary_record])[0])
+        check_canary(bundle.canary_expected, served.probabilities(bundle.canary_columns)[0])
         return served
 
     @property
@@ -67,21 +68,25 @@ class ServedModel:
     def threshold(self) -> float:
         return self.bundle.threshold
 
-    def probabilities(self, records: list[dict[str, Any]]) -> list[float]:
+    def probabilities(self, columns: Columns) -> list[float]:
         """The serving path: the derived scorer when there is one, else the pipeline itself."""
         if self.scorer is not None:
-            return self.scorer.probabilities(records)
-        return self.bundle.pipeline_probability(records)
+            return self.scorer.probabilities(columns)
+        return self.bundle.pipeline_probabilities(columns)
 
-    def profile_warnings(self, record: dict[str, Any]) -> list[ProfileWarning]:
-        """Values inside the hard rules but outside what the training data held."""
-        warnings: list[ProfileWarning] = []
+    def profile_warnings(self, columns: Columns) -> dict[int, list[ProfileWarning]]:
+        """Record index -> values inside the hard rules but outside what the training data held."""
+        found: dict[int, list[ProfileWarning]] = {}
         for name, low, high in self.numeric_bounds:
-            value = record[name]
-            if value is not None and not low <= value <= high:
-                warnings.append(ProfileWarning(name, value, f"outside the training data's range {low:g}..{high:g}"))
+            outside = [(i, v) for i, v in enumerate(columns[name]) if v is not None and not low <= v <= high]
+            for i, value in outside:
+                found.setdefault(i, []).append(
+                    ProfileWarning(name, value, f"outside the training data's range {low:g}..{high:g}")
+                )
         for name, allowed in self.categories:
-            value = record.get(name)
-            if value is not None and value not in allowed:
-                warnings.append(ProfileWarning(name, value, "a category the training data does not hold"))
-        return warnings
+            for i, value in enumerate(columns[name]):
+                if value not in allowed:
+                    found.setdefault(i, []).append(
+                        ProfileWarning(name, value, "a category the training data does not hold")
+                    )
+        return found

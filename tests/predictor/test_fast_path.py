@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.common.frame import records_to_frame
-from services.predictor.fast_path import derive_scorer
+from services.common.frame import records_to_columns, records_to_frame
+from services.predictor.fast_path import VECTOR_MIN_RECORDS, derive_scorer
 from services.tracker.config import load_config
 from services.tracker.data import TrainingData, load_training_data
 from services.tracker.settings import TrackerSettings
@@ -29,10 +29,24 @@ def test_fast_path_matches_the_pipeline_within_1e_9_on_the_test_split(data: Trai
     assert scorer is not None
     rows = data.features.iloc[result.split.test].to_dict("records")
     records = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
-    fast = np.array(scorer.probabilities(records))
-    assert np.max(np.abs(fast - result.test_probabilities)) < 1e-9
     reference = result.pipeline.predict_proba(records_to_frame(records))[:, 1]
-    assert np.max(np.abs(fast - reference)) < 1e-9
+    by_column = np.array(scorer.probabilities(records_to_columns(records)))
+    assert len(records) >= VECTOR_MIN_RECORDS
+    by_record = np.array([scorer.probabilities(records_to_columns([record]))[0] for record in records])
+    for fast in (by_column, by_record):
+        assert np.max(np.abs(fast - result.test_probabilities)) < 1e-9
+        assert np.max(np.abs(fast - reference)) < 1e-9
+
+
+def test_null_total_charges_is_imputed_like_the_pipeline_on_both_paths(data: TrainingData) -> None:
+    result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
+    scorer = derive_scorer(result.pipeline)
+    assert scorer is not None
+    record = {**result.canary_record, "tenure": 0, "TotalCharges": None}
+    expected = result.pipeline.predict_proba(records_to_frame([record]))[0, 1]
+    assert abs(scorer.probabilities(records_to_columns([record]))[0] - expected) < 1e-9
+    batch = records_to_columns([record] * VECTOR_MIN_RECORDS)
+    assert np.max(np.abs(np.array(scorer.probabilities(batch)) - expected)) < 1e-9
 
 
 def test_unknown_category_contributes_nothing_like_the_encoder(data: TrainingData) -> None:
@@ -41,7 +55,9 @@ def test_unknown_category_contributes_nothing_like_the_encoder(data: TrainingDat
     assert scorer is not None
     odd = {**result.canary_record, "Contract": "Decade"}
     expected = result.pipeline.predict_proba(records_to_frame([odd]))[0, 1]
-    assert abs(scorer.probability(odd) - expected) < 1e-9
+    assert abs(scorer.probabilities(records_to_columns([odd]))[0] - expected) < 1e-9
+    batch = records_to_columns([odd] * VECTOR_MIN_RECORDS)
+    assert np.max(np.abs(np.array(scorer.probabilities(batch)) - expected)) < 1e-9
 
 
 def test_models_it_does_not_cover_fall_back_to_the_pipeline(data: TrainingData) -> None:
