@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -89,6 +90,10 @@ async def keep_model_fresh(store: ModelStore, settings: PredictorSettings) -> No
         try:
             if store.current is None:
                 await asyncio.to_thread(store.load_initial)
+                if store.current is not None:
+                    # Move the long-lived heap (sklearn, pandas, the model) out of the collector's
+                    # reach: full collections would otherwise rescan it under load (p99 spikes).
+                    gc.freeze()
             elif settings.poll_seconds > 0:
                 await asyncio.to_thread(store.reload)
         except Exception:  # noqa: BLE001 - a dead keeper would silently stop retries and polling

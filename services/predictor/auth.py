@@ -20,7 +20,7 @@ class ApiKeyGuard:
     """Open when no keys are configured; otherwise `Authorization: Bearer <key>` must match one."""
 
     def __init__(self, keys: list[str]) -> None:
-        self._keys = [key.encode() for key in keys]
+        self._keys = [(key.encode(), key_id(key)) for key in keys]
 
     def check(self, authorization: str | None) -> str | None:
         """Return the caller's key id (None when auth is off); raise 401 otherwise."""
@@ -30,12 +30,13 @@ class ApiKeyGuard:
         if scheme.lower() != "bearer" or not presented:
             raise ApiError(401, "unauthorized", "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
         candidate = presented.strip().encode()
-        matched = False
-        for key in self._keys:  # no early exit: timing does not reveal which key matched
-            matched |= hmac.compare_digest(candidate, key)
-        if not matched:
+        matched: str | None = None
+        for key, identity in self._keys:  # no early exit: timing does not reveal which key matched
+            if hmac.compare_digest(candidate, key):
+                matched = identity
+        if matched is None:
             raise ApiError(401, "unauthorized", "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        return key_id(candidate.decode())
+        return matched
 
 
 def authenticate(request: Request) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -30,6 +31,7 @@ class PredictorMetrics:
     def __init__(self, registry: CollectorRegistry, multiprocess: bool = False) -> None:
         self.registry = registry
         self.multiprocess = multiprocess
+        self._predictions_by_version: dict[str, Any] = {}
         self.requests = Counter(
             "churnguard_http_requests_total",
             "HTTP requests answered.",
@@ -104,6 +106,12 @@ class PredictorMetrics:
         self.model_info.labels(name, version, run_id).set(1)
         self.model_load_seconds.set(load_seconds)
         self.predictions.labels(version)
+
+    def count_predictions(self, version: str, count: int) -> None:
+        child = self._predictions_by_version.get(version)
+        if child is None:  # labels() takes a lock and builds a key: once per version, not per request
+            child = self._predictions_by_version[version] = self.predictions.labels(version)
+        child.inc(count)
 
     def observe_probabilities(self, values: list[float]) -> None:
         """Histogram update for a whole batch: one increment per bucket instead of one lock per value.

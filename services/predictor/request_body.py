@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import ClientDisconnect
 
 from services.common.customer import CustomerRecord
 from services.predictor.errors import ApiError
@@ -32,19 +33,27 @@ def _is_json(content_type: str) -> bool:
 
 async def read_json_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing non-JSON (415) and anything over `limit` bytes (413) without reading it all."""
-    if not _is_json(request.headers.get("content-type", "")):
+    headers = request.headers
+    if not _is_json(headers.get("content-type", "")):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "body_too_large", f"request body over the {limit}-byte limit")
+    # ASGI messages read directly: Request.stream() adds an async generator step per chunk.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "body_too_large", f"request body over the {limit}-byte limit")
         chunks.append(chunk)
-    return b"".join(chunks)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 RECORD_DECODER = FastDecoder(CustomerRecord)

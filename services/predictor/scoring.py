@@ -92,7 +92,7 @@ class PredictionService:
             )
         )
         self.metrics.observe_probabilities(probabilities)
-        self.metrics.predictions.labels(reference["version"]).inc(len(items))
+        self.metrics.count_predictions(reference["version"], len(items))
         return items
 
 
