@@ -35,6 +35,10 @@ _BOUNDS = {
 }
 
 
+# Model settings that change nothing about which JSON is accepted or the values it gives.
+_NEUTRAL_CONFIG = {"extra", "strict", "frozen", "allow_inf_nan", "title", "json_schema_extra"}
+
+
 class FastDecoder:
     """Decode a body into rows of the derived Struct type, or None when pydantic must judge it."""
 
@@ -47,26 +51,25 @@ class FastDecoder:
         """The decoded value if every rule holds, else None (never raises on bad input)."""
         try:
             value = self._decoder.decode(body)
-            self.check(value)
+            for check in self._checks:  # field after-validators, then model after-validators
+                check(value)
         except Exception:  # noqa: BLE001 - any refusal here just means "let pydantic explain it"
             return None
         return value
-
-    def check(self, row: Any) -> None:
-        """The model's Python validators (field after-validators, then model after-validators)."""
-        for check in self._checks:
-            check(row)
 
 
 @functools.cache
 def derive_struct(model: type[BaseModel]) -> type[msgspec.Struct]:
     """A frozen msgspec Struct with the model's fields, types and constraints (nested models too)."""
     config = model.model_config
-    if config.get("extra") != "forbid" or not config.get("strict"):
-        raise TypeError(f"{model.__name__}: only strict models that forbid extra fields can be derived")
+    if config.get("extra") != "forbid" or not config.get("strict") or config.get("allow_inf_nan", False):
+        raise TypeError(f"{model.__name__}: only strict models that forbid extra fields and NaN are derived")
+    if set(config) - _NEUTRAL_CONFIG:  # e.g. str_strip_whitespace would change accepted values
+        raise TypeError(f"{model.__name__}: config {sorted(set(config) - _NEUTRAL_CONFIG)} is not derived")
+    for name, info in model.model_fields.items():
+        if not info.is_required() or info.alias or info.validation_alias:
+            raise TypeError(f"{model.__name__}.{name}: defaults and aliases are not derived")
     fields = [(name, _translate(info.annotation, _flatten(info.metadata))) for name, info in model.model_fields.items()]
-    if any(not info.is_required() for info in model.model_fields.values()):
-        raise TypeError(f"{model.__name__}: fields with defaults are not derived")
     return msgspec.defstruct(f"{model.__name__}Row", fields, forbid_unknown_fields=True, frozen=True, gc=False)
 
 

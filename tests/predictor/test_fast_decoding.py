@@ -124,6 +124,15 @@ class Defaulted(Strict):
     count: int = 0
 
 
+class Aliased(Strict):
+    count: int = Field(alias="n")
+
+
+class Stripping(Strict):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    name: str
+
+
 class FieldValidated(Strict):
     count: int
 
@@ -142,7 +151,7 @@ class BeforeValidated(Strict):
         return data
 
 
-@pytest.mark.parametrize("model", [Lax, Pattern, Defaulted, FieldValidated, BeforeValidated])
+@pytest.mark.parametrize("model", [Lax, Pattern, Defaulted, Aliased, Stripping, FieldValidated, BeforeValidated])
 def test_a_rule_the_fast_path_cannot_express_is_refused_at_import(model: type[BaseModel]) -> None:
     with pytest.raises(TypeError):
         FastDecoder(model)
