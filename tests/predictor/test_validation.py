@@ -154,6 +154,26 @@ def test_out_of_profile_values_are_scored_with_warnings_naming_the_fields(client
     assert inside["warnings"] == []
 
 
+def test_a_large_batch_matches_single_answers_with_warnings_at_their_own_index(client: TestClient) -> None:
+    # 100 records: scored by column (numpy), against the per-record loop behind /predict.
+    customers = [
+        record(customerID=f"C{i}", tenure=i % 72, TotalCharges=None if i % 72 == 0 else 29.85 * i) for i in range(100)
+    ]
+    customers[3] = record(customerID="FAR", tenure=500, TotalCharges=450000.0)
+    customers[97] = record(customerID="DEAR", MonthlyCharges=900.0)
+    batch = client.post("/predict/batch", json={"customers": customers}).json()["predictions"]
+    singles = [client.post("/predict", json=customer).json() for customer in customers]
+    assert [item["customerID"] for item in batch] == [customer["customerID"] for customer in customers]
+    assert (
+        max(abs(b["churn_probability"] - s["churn_probability"]) for b, s in zip(batch, singles, strict=True)) < 1e-12
+    )
+    assert {i: sorted(item["warnings"]) for i, item in enumerate(batch) if item["warnings"]} == {
+        3: ["TotalCharges", "tenure"],
+        97: ["MonthlyCharges"],
+    }
+    assert batch[97]["warning_details"][0]["value"] == 900.0
+
+
 def test_prediction_carries_model_version_threshold_and_id(client: TestClient) -> None:
     body = client.post("/predict", json=record()).json()
     assert set(body) >= {"prediction_id", "customerID", "churn_probability", "churn", "threshold", "model", "warnings"}
