@@ -33,6 +33,12 @@ from services.common.customer import ID_FIELD, parse_csv_row  # noqa: E402
 from services.common.paths import SHARED_DATA_FILE  # noqa: E402
 from tests.support import free_port, stop, wait_for_http  # noqa: E402
 
+# The floor: FastAPI answering a constant, as shipped and with its OpenTelemetry hooks off like ours.
+FLOORS = {
+    "bare FastAPI floor": "bench.bare_app:app",
+    "bare floor, telemetry off": "bench.bare_app:app_without_telemetry",
+}
+SERVERS = ("mlflow models serve", "churnguard serve", *FLOORS)
 API_KEY = secrets.token_urlsafe(16)  # a throwaway key: auth is on, as in production
 
 
@@ -117,7 +123,7 @@ def main() -> int:
             capture_output=True,
         )
 
-        ports = {"mlflow models serve": free_port(), "churnguard serve": free_port(), "bare FastAPI floor": free_port()}
+        ports = {name: free_port() for name in SERVERS}
         mlflow_server = spawn(
             [
                 sys.executable,
@@ -148,27 +154,30 @@ def main() -> int:
             "PREDICTOR_WORKERS": str(args.workers),
         }
         predictor = spawn([sys.executable, "-m", "services.cli", "serve"], predictor_env, work / "predictor.log")
-        bare = spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.bare_app:app",
-                "--port",
-                str(ports["bare FastAPI floor"]),
-                "--workers",
-                str(args.workers),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            work / "bare.log",
-        )
-        processes += [mlflow_server, predictor, bare]
+        floors = {}
+        for name, target in FLOORS.items():
+            floors[name] = spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    target,
+                    "--port",
+                    str(ports[name]),
+                    "--workers",
+                    str(args.workers),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+                work / f"{target.replace(':', '-')}.log",
+            )
+        processes += [mlflow_server, predictor, *floors.values()]
         wait_for_http(f"http://127.0.0.1:{ports['mlflow models serve']}/ping", 120, mlflow_server)
         wait_for_http(f"http://127.0.0.1:{ports['churnguard serve']}/health/ready", 60, predictor)
-        wait_for_http(f"http://127.0.0.1:{ports['bare FastAPI floor']}/docs", 30, bare)
+        for name, process in floors.items():
+            wait_for_http(f"http://127.0.0.1:{ports[name]}/docs", 30, process)
 
         rows = [parse_csv_row(r) for r in csv.DictReader(SHARED_DATA_FILE.open(encoding="utf-8"))]
         one = rows[0]
@@ -176,7 +185,7 @@ def main() -> int:
         bodies = {
             "mlflow models serve": (work / "mlflow.json", {"dataframe_records": [features]}, "/invocations", {}),
             "churnguard serve": (work / "churnguard.json", one, "/predict", {"Authorization": f"Bearer {API_KEY}"}),
-            "bare FastAPI floor": (work / "bare.json", one, "/predict", {}),
+            **{name: (work / "bare.json", one, "/predict", {}) for name in FLOORS},
         }
         for path, payload, _, _ in bodies.values():
             path.write_text(json.dumps(payload))
@@ -273,17 +282,14 @@ def render(
         "|---|---|---|---|---|---|",
     ]
     for c in (1, 8, 32):
-        for name in ("mlflow models serve", "churnguard serve", "bare FastAPI floor"):
+        for name in SERVERS:
             errors = int(sum(r["errors"] for r in results[(name, c)]))
             lines.append(
                 f"| {name} | {c} | {best(name, c, 'rps'):,.0f} | {best(name, c, 'p50'):.2f}"
                 f" | {best(name, c, 'p99'):.2f} | {errors} |"
             )
     lines += ["", "| ratio | c=1 | c=8 | c=32 |", "|---|---|---|---|"]
-    for label, other in (
-        ("churnguard / mlflow", "mlflow models serve"),
-        ("churnguard / bare floor", "bare FastAPI floor"),
-    ):
+    for label, other in (("churnguard / mlflow", "mlflow models serve"), *((f"churnguard / {f}", f) for f in FLOORS)):
         ratios = [best("churnguard serve", c, "rps") / best(other, c, "rps") for c in (1, 8, 32)]
         lines.append(f"| {label} | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
     lines += [
@@ -296,7 +302,7 @@ def render(
         f" is {difference:.1e}.",
         "",
         "The churnguard app turns FastAPI's OpenTelemetry hooks off (it exports Prometheus metrics);"
-        " the floor app is `FastAPI()` with its defaults.",
+        " the first floor is `FastAPI()` with its defaults, the second turns them off too.",
         "",
         f"Cold start of churnguard serve from its cached model, tracker down, to /health/ready 200: {cold_start:.2f} s",
         "",
