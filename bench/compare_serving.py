@@ -1,8 +1,9 @@
 """Side-by-side serving benchmark, one run, one machine, loopback only.
 
 Serves the same registered model with `mlflow models serve` and `churnguard serve` (same worker
-count), plus a bare FastAPI constant-response floor, alternates wrk runs between them at
-concurrency 1, 8 and 32, and times a 10,000-record batch and a cold start from the cache.
+count), plus bare FastAPI constant-response floors (defaults; OpenTelemetry hooks off), alternates
+wrk runs between them at concurrency 1, 8 and 32, times a 10,000-record batch on both model servers
+(and checks they give the same probabilities), and a cold start from the cache.
 
     .venv/bin/python bench/compare_serving.py [--seconds 5] [--rounds 2] [--workers 1]
 """
