@@ -110,7 +110,7 @@ def _constrained(base: Any, metadata: list[Any]) -> Any:
         elif isinstance(item, AllowInfNan) and not item.allow_inf_nan:
             continue  # msgspec's JSON has no NaN/Infinity and refuses overflow to inf
         elif isinstance(item, AfterValidator):
-            continue  # run on the decoded row by FastDecoder.check
+            continue  # run on the decoded row by FastDecoder.decode (see _row_checks)
         else:
             raise TypeError(f"no fast translation for the constraint {item!r}")
     return Annotated[base, msgspec.Meta(**bounds)] if bounds else base

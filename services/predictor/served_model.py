@@ -10,7 +10,7 @@ from typing import Any, Literal
 from services.common.customer import allowed_categories
 from services.common.frame import Columns
 from services.common.model_bundle import CANARY_TOLERANCE, ModelBundle, check_canary
-from services.predictor.fast_path import LinearScorer, derive_scorer
+from services.predictor.fast_path import VECTOR_MIN_RECORDS, LinearScorer, derive_scorer
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,9 @@ class ServedModel:
     def build(cls, bundle: ModelBundle, source: Source, loaded_at: datetime, load_seconds: float) -> ServedModel:
         """Derive the fast path and check it reproduces the canary; refuse the model if serving would not."""
         scorer = derive_scorer(bundle.pipeline)
-        if scorer is not None:
-            fast = scorer.probabilities(bundle.canary_columns)[0]
-            if abs(fast - bundle.canary_expected) > CANARY_TOLERANCE:
-                log.warning("fast path disagrees with the pipeline; serving with the pipeline", extra={"fast": fast})
-                scorer = None
+        if scorer is not None and not _reproduces_canary(scorer, bundle):
+            log.warning("fast path disagrees with the pipeline; serving with the pipeline")
+            scorer = None
         profile = bundle.profile
         bounds = tuple((name, float(v["min"]), float(v["max"])) for name, v in profile.get("numeric", {}).items())
         categories = tuple(
@@ -90,3 +88,11 @@ class ServedModel:
                         ProfileWarning(name, value, "a category the training data does not hold")
                     )
         return found
+
+
+def _reproduces_canary(scorer: LinearScorer, bundle: ModelBundle) -> bool:
+    """Both of the scorer's paths (one record in a loop, a batch by column) must give the canary."""
+    one = bundle.canary_columns
+    batch = {name: list(values) * VECTOR_MIN_RECORDS for name, values in one.items()}
+    answers = [*scorer.probabilities(one), *scorer.probabilities(batch)]
+    return all(abs(answer - bundle.canary_expected) <= CANARY_TOLERANCE for answer in answers)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from services.common.customer import SIGNATURE_TYPES
 from services.common.frame import records_to_columns, records_to_frame
-from services.predictor.fast_path import VECTOR_MIN_RECORDS, derive_scorer
+from services.common.model_bundle import ModelBundle
+from services.predictor.fast_path import VECTOR_MIN_RECORDS, LinearScorer, derive_scorer
+from services.predictor.served_model import ServedModel
 from services.tracker.config import load_config
 from services.tracker.data import TrainingData, load_training_data
 from services.tracker.settings import TrackerSettings
-from services.tracker.train import fit_and_evaluate
+from services.tracker.train import TrainingResult, fit_and_evaluate
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
@@ -65,3 +69,26 @@ def test_models_it_does_not_cover_fall_back_to_the_pipeline(data: TrainingData) 
     result = fit_and_evaluate(config, data)
     assert derive_scorer(result.pipeline) is None
     assert derive_scorer("not a pipeline") is None
+
+
+def served(result: TrainingResult) -> ServedModel:
+    metadata = {
+        "threshold": 0.5,
+        "canary": {"record": result.canary_record, "expected_probability": result.canary_probability},
+        "profile": {},
+    }
+    bundle = ModelBundle("churn-model", "1", "run", result.pipeline, metadata, dict(SIGNATURE_TYPES), Path("."))
+    return ServedModel.build(bundle, "cache", datetime.now(UTC), 0.0)
+
+
+@pytest.mark.parametrize("path", ["_by_record", "_by_column"])
+def test_a_scorer_path_that_misses_the_canary_is_dropped_for_the_pipeline(
+    data: TrainingData, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
+    assert served(result).scorer is not None
+    honest = getattr(LinearScorer, path)
+    monkeypatch.setattr(LinearScorer, path, lambda self, *args: [p + 1e-6 for p in honest(self, *args)])
+    model = served(result)
+    assert model.scorer is None  # the check fired: the pipeline serves
+    assert abs(model.probabilities(model.bundle.canary_columns)[0] - result.canary_probability) < 1e-9
