@@ -114,7 +114,7 @@ def _mailcatcher(args: argparse.Namespace) -> int:
 
 
 def _weekly_list(args: argparse.Namespace) -> int:
-    from services.predictor.weekly_list import run_weekly_list
+    from services.weekly_list.client import run_weekly_list
 
     return run_weekly_list(args.input, args.top, args.output, args.url)
 

@@ -9,8 +9,8 @@ from pydantic_settings import BaseSettings
 from services.mailcatcher.main import MailCatcherSettings
 from services.monitor.settings import MonitorSettings
 from services.predictor.settings import PredictorSettings
-from services.predictor.weekly_list import WeeklyListSettings
 from services.tracker.settings import TrackerSettings
+from services.weekly_list.client import WeeklyListSettings
 from tests.support import REPO_ROOT
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from services.common.customer import SIGNATURE_TYPES
 from services.common.frame import Columns, columns_to_frame, records_to_columns
+from services.common.model_metadata import ModelMetadata, TrainingProfile
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -35,25 +37,25 @@ class ModelBundle:
     version: str
     run_id: str
     pipeline: Pipeline
-    metadata: dict[str, Any]
+    metadata: ModelMetadata
     signature: dict[str, str]
     path: Path
 
     @property
     def threshold(self) -> float:
-        return float(self.metadata["threshold"])
+        return self.metadata.threshold
 
     @property
     def canary_record(self) -> dict[str, Any]:
-        return dict(self.metadata["canary"]["record"])
+        return dict(self.metadata.canary.record)
 
     @property
     def canary_expected(self) -> float:
-        return float(self.metadata["canary"]["expected_probability"])
+        return self.metadata.canary.expected_probability
 
     @property
-    def profile(self) -> dict[str, Any]:
-        return dict(self.metadata["profile"])
+    def profile(self) -> TrainingProfile:
+        return self.metadata.profile
 
     @property
     def canary_columns(self) -> Columns:
@@ -85,10 +87,15 @@ def load_bundle(path: Path, name: str, version: str, run_id: str) -> ModelBundle
         pipeline = _load_sklearn(path, mlmodel)
     except Exception as error:  # noqa: BLE001 - any unreadable artifact is a rejection, named below
         raise ModelRejected(f"artifacts unreadable: {type(error).__name__}: {error}") from error
-    metadata = mlmodel.get("metadata") or {}
-    missing = {"threshold", "canary", "profile"} - metadata.keys()
+    raw_metadata = mlmodel.get("metadata") or {}
+    missing = {"threshold", "canary", "profile"} - raw_metadata.keys()
     if missing:
         raise ModelRejected(f"model metadata lacks {sorted(missing)}")
+    try:
+        metadata = ModelMetadata.model_validate(raw_metadata)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ModelRejected(f"model metadata invalid: {problems}") from None
     inputs = (mlmodel.get("signature") or {}).get("inputs")
     signature = {column["name"]: column["type"] for column in json.loads(inputs)} if inputs else {}
     bundle = ModelBundle(name, version, run_id, pipeline, metadata, signature, path)
@@ -121,7 +128,15 @@ def check_signature(bundle: ModelBundle) -> None:
         raise ModelRejected(f"signature differs from the customer schema: {differences or 'column order'}")
 
 
-def check_canary(expected: float, actual: float) -> None:
-    """The canary prediction must reproduce the probability recorded at training time."""
+def canary_problem(expected: float, actual: float) -> str | None:
+    """The one canary rule: the prediction reproduces the training-time probability within tolerance."""
     if not math.isfinite(actual) or abs(actual - expected) > CANARY_TOLERANCE:
-        raise ModelRejected(f"canary gave {actual!r}, expected {expected!r} (tolerance {CANARY_TOLERANCE})")
+        return f"canary gave {actual!r}, expected {expected!r} (tolerance {CANARY_TOLERANCE})"
+    return None
+
+
+def check_canary(expected: float, actual: float) -> None:
+    """Refuse a model whose canary does not reproduce (the gate and the predictor's loader)."""
+    problem = canary_problem(expected, actual)
+    if problem is not None:
+        raise ModelRejected(problem)

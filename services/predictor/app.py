@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-import logging
-import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 
 from services.predictor.audit import AuditLog
 from services.predictor.auth import ApiKeyGuard
 from services.predictor.deps import Services
 from services.predictor.errors import install_error_handlers
+from services.predictor.hot_routes import HotRoutes
 from services.predictor.metrics import PredictorMetrics
-from services.predictor.middleware import RequestContextMiddleware
-from services.predictor.model_store import ModelStore
-from services.predictor.readiness import Readiness
-from services.predictor.routes import health, model, predict
-from services.predictor.scoring import PredictionService
+from services.predictor.model_keeper import keep_model_fresh
+from services.predictor.model_store import ModelStore, ReloadOutcome
+from services.predictor.predictions import PredictionService
+from services.predictor.readiness import CHECKS, Readiness
+from services.predictor.request_context import RequestContextMiddleware, RouteLabels
+from services.predictor.routes import health, model, ops, predict
 from services.predictor.settings import PredictorSettings
-
-log = logging.getLogger(__name__)
+from services.predictor.validation import FAILURE_FIELDS
 
 
 def create_app(settings: PredictorSettings, registry: CollectorRegistry | None = None) -> FastAPI:
@@ -67,38 +66,25 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
     app.state.services = services
     app.state.guard = ApiKeyGuard([key.get_secret_value() for key in settings.api_keys])
     install_error_handlers(app)
-    for module in (predict, model, health):
-        app.include_router(module.router)
+    routers = [module.router for module in (predict, model, ops, health)]
+    for router in routers:
+        app.include_router(router)  # no prefixes: each route's path is the one served
+    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    metrics.pre_create(
+        routes=[(route.path, method) for route in routes for method in sorted(route.methods or ())],
+        failure_fields=(*FAILURE_FIELDS, "unknown_field"),
+        reload_outcomes=[outcome.value for outcome in ReloadOutcome],
+        readiness_checks=CHECKS,
+    )
+    # Added last is outermost: the request context (id, 413, metrics) wraps the hot-route dispatch.
+    app.add_middleware(HotRoutes, routes=predict.HOT_ROUTES)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        hot_routes={"/predict": predict.predict, "/predict/batch": predict.predict_batch},
+        route_labels=RouteLabels((route.path, route.path_regex) for route in routes),
     )
     return app
-
-
-async def keep_model_fresh(store: ModelStore, settings: PredictorSettings) -> None:
-    """First load, then: retry while there is no model; poll the alias when configured. Never dies."""
-    # The MLflow client otherwise retries a dead tracker for minutes; fail fast and retry here instead.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.tracker_timeout_seconds))
-    delay = 0.0
-    while True:
-        await asyncio.sleep(delay)
-        try:
-            if store.current is None:
-                await asyncio.to_thread(store.load_initial)
-                if store.current is not None:
-                    # Move the long-lived heap (sklearn, pandas, the model) out of the collector's
-                    # reach: full collections would otherwise rescan it under load (p99 spikes).
-                    gc.freeze()
-            elif settings.poll_seconds > 0:
-                await asyncio.to_thread(store.reload)
-        except Exception:  # noqa: BLE001 - a dead keeper would silently stop retries and polling
-            log.exception("model keeper iteration failed; retrying")
-        delay = settings.retry_seconds if store.current is None or settings.poll_seconds <= 0 else settings.poll_seconds
 
 
 def app_from_environment() -> FastAPI:

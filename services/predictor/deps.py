@@ -12,8 +12,8 @@ from starlette.responses import Response
 from services.predictor.audit import AuditLog
 from services.predictor.metrics import PredictorMetrics
 from services.predictor.model_store import ModelStore
+from services.predictor.predictions import PredictionService
 from services.predictor.readiness import Readiness
-from services.predictor.scoring import PredictionService
 from services.predictor.settings import PredictorSettings
 
 

@@ -44,8 +44,13 @@ def error_response(
     detail: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """The one JSON error shape: {"error", "message", "request_id", "detail"}."""
     body = {"error": code, "message": message, "request_id": request_id_of(request), "detail": detail or []}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def api_error_response(request: Request, error: ApiError) -> Response:
+    return error_response(request, error.status, error.code, error.message, error.detail, error.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -53,7 +58,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> Response:
-        return error_response(request, error.status, error.code, error.message, error.detail, error.headers)
+        return api_error_response(request, error)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from services.common.customer import CustomerRecord
-
-ROUTES = (
-    "/predict",
-    "/predict/batch",
-    "/predictions/{prediction_id}",
-    "/model",
-    "/admin/reload",
-    "/health/live",
-    "/health/ready",
-    "/metrics",
-)
-READINESS_CHECKS = ("model_loaded", "canary", "audit_log")
-RELOAD_OUTCOMES = ("swapped", "unchanged", "refused", "failed")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -92,17 +80,36 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="liveall",
         )
-        for route in ROUTES:
-            self.latency.labels(route, "GET" if route not in ("/predict", "/predict/batch") else "POST")
-        for field in ("body", *CustomerRecord.model_fields):
+        self._model_labels: tuple[str, str, str] | None = None
+
+    def pre_create(
+        self,
+        routes: Iterable[tuple[str, str]],
+        failure_fields: Iterable[str],
+        reload_outcomes: Iterable[str],
+        readiness_checks: Iterable[str],
+    ) -> None:
+        """Series that exist before anything happens, from what the app really has (routes, checks)."""
+        for route, method in routes:
+            self.latency.labels(route, method)
+        for field in failure_fields:
             self.validation_failures.labels(field)
-        for outcome in RELOAD_OUTCOMES:
+        for outcome in reload_outcomes:
             self.reloads.labels(outcome)
-        for check in READINESS_CHECKS:
+        for check in readiness_checks:
             self.readiness.labels(check).set(0)
 
+    def count_validation_failures(self, fields: Iterable[str]) -> None:
+        for field in fields:
+            self.validation_failures.labels(field).inc()
+
     def set_model(self, name: str, version: str, run_id: str, load_seconds: float) -> None:
+        if self._model_labels is not None:
+            # Multi-process gauges live in files that clear() cannot reach (prometheus/client_python#916):
+            # mark the replaced model 0, which the exposition drops, then forget it in this process.
+            self.model_info.labels(*self._model_labels).set(0)
         self.model_info.clear()
+        self._model_labels = (name, version, run_id)
         self.model_info.labels(name, version, run_id).set(1)
         self.model_load_seconds.set(load_seconds)
         self.predictions.labels(version)
@@ -137,6 +144,19 @@ class PredictorMetrics:
         """Text format for /metrics: all workers' values when multi-process, else this registry."""
         if self.multiprocess:
             merged = CollectorRegistry()
-            MultiProcessCollector(merged)
+            merged.register(_WithoutReplacedModels(MultiProcessCollector(None)))
             return generate_latest(merged)
         return generate_latest(self.registry)
+
+
+class _WithoutReplacedModels:
+    """The workers' merged metrics minus `churnguard_model_info` series of models no longer served (0)."""
+
+    def __init__(self, collector: MultiProcessCollector) -> None:
+        self.collector = collector
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.collector.collect():
+            if metric.name == "churnguard_model_info":
+                metric.samples = [sample for sample in metric.samples if sample.value != 0]
+            yield metric

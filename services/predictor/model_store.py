@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,9 +33,22 @@ log = logging.getLogger(__name__)
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
 
 
+class ReloadOutcome(StrEnum):
+    """What one reload did; the HTTP status `/admin/reload` answers with it."""
+
+    SWAPPED = "swapped"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"  # the candidate failed its checks; the old model keeps serving
+    FAILED = "failed"  # the registry could not be asked
+
+    @property
+    def http_status(self) -> int:
+        return {"swapped": 200, "unchanged": 200, "refused": 409, "failed": 503}[self.value]
+
+
 @dataclass(frozen=True)
 class ReloadResult:
-    outcome: str  # swapped | unchanged | refused | failed
+    outcome: ReloadOutcome
     detail: str
     version: str | None
 
@@ -89,8 +103,8 @@ class ModelStore:
         with self._lock:
             result = self._reload_locked()
         self.metrics.reloads.labels(result.outcome).inc()
-        self.last_reload = {"outcome": result.outcome, "detail": result.detail, "at": _now().isoformat()}
-        log.info("model reload", extra={"outcome": result.outcome, "detail": result.detail})
+        self.last_reload = {"outcome": result.outcome.value, "detail": result.detail, "at": _now().isoformat()}
+        log.info("model reload", extra={"outcome": result.outcome.value, "detail": result.detail})
         return result
 
     def _reload_locked(self) -> ReloadResult:
@@ -100,17 +114,19 @@ class ModelStore:
             self.last_error = f"cannot resolve {self.settings.model_uri}: {_describe(error)}"
             if self.current is None and not (self.cache_root / "current.json").exists():
                 self.last_error += "; no cached model either"
-            return ReloadResult("failed", self.last_error, None)
+            return ReloadResult(ReloadOutcome.FAILED, self.last_error, None)
         current = self.current
         if current is not None and current.bundle.version == version:
-            return ReloadResult("unchanged", f"version {version} already served (from the {current.source})", version)
+            return ReloadResult(
+                ReloadOutcome.UNCHANGED, f"version {version} already served (from the {current.source})", version
+            )
         try:
             candidate = self._fetch(version, run_id)
         except Exception as error:  # noqa: BLE001 - a bad candidate is refused whatever went wrong
             self.last_error = f"version {version} refused: {_describe(error)}"
-            return ReloadResult("refused", self.last_error, version)
+            return ReloadResult(ReloadOutcome.REFUSED, self.last_error, version)
         self._swap(candidate)
-        return ReloadResult("swapped", f"now serving version {version}", version)
+        return ReloadResult(ReloadOutcome.SWAPPED, f"now serving version {version}", version)
 
     def _resolve(self) -> tuple[str, str]:
         if self.alias is not None:
@@ -165,7 +181,7 @@ class ModelStore:
                 "model_version": model.bundle.version,
                 "run_id": model.bundle.run_id,
                 "source": model.source,
-                "fast_path": model.scorer is not None,
+                "scorer": model.scorer.name,
             },
         )
 

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import mlflow
 from mlflow.models import infer_signature
 
+from services.common.model_metadata import Canary, ModelMetadata
 from services.tracker import plots
 from services.tracker.config import ExperimentConfig, flatten
 from services.tracker.data import TrainingData, load_training_data
@@ -92,7 +93,7 @@ def _log_evidence(result: TrainingResult, data: TrainingData) -> None:
     mlflow.log_dict(
         {"customerID": result.test_ids, "probability": result.test_probabilities.tolist()}, PREDICTIONS_ARTIFACT
     )
-    mlflow.log_dict(result.profile, "profile.json")
+    mlflow.log_dict(result.profile.model_dump(mode="json"), "profile.json")
     names, values, title = feature_importance(result, data)
     figures = {
         "plots/roc.png": plots.roc_figure(result.test_labels, result.test_probabilities),
@@ -110,18 +111,18 @@ def _log_model(
 ) -> mlflow.models.model.ModelInfo:
     example = data.features.iloc[result.split.train[:5]]
     signature = infer_signature(example, result.pipeline.predict_proba(example))
-    metadata = {
-        "threshold": result.threshold,
-        "threshold_rule": result.config.threshold_rule,
-        "canary": {"record": result.canary_record, "expected_probability": result.canary_probability},
-        "profile": result.profile,
-        "data_sha256": data.sha256,
-        "training_metrics": result.metrics,
-        "params": {k: str(v) for k, v in result.estimator_params().items()},
-        "model_family": result.config.model.family,
-        "code_version": code_version()["git_commit"],
-        "run_id": run_id,
-    }
+    metadata = ModelMetadata(
+        threshold=result.threshold,
+        threshold_rule=result.config.threshold_rule,
+        canary=Canary(record=result.canary_record, expected_probability=result.canary_probability),
+        profile=result.profile,
+        data_sha256=data.sha256,
+        training_metrics=result.metrics,
+        params={k: str(v) for k, v in result.estimator_params().items()},
+        model_family=result.config.model.family,
+        code_version=code_version()["git_commit"],
+        run_id=run_id,
+    ).model_dump(mode="json")
     return mlflow.sklearn.log_model(
         result.pipeline,
         name="model",

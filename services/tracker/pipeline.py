@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from services.common.customer import CATEGORICAL_FIELDS, NUMERIC_FIELDS
+from services.common.pipeline_steps import CLASSIFIER_STEP, PREPROCESS_STEP
 from services.tracker.config import ModelConfig
 
 ESTIMATORS = {
@@ -30,4 +31,4 @@ def build_pipeline(model: ModelConfig, seed: int) -> Pipeline:
             ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FIELDS)),
         ]
     )
-    return Pipeline([("preprocess", preprocess), ("classifier", estimator)])
+    return Pipeline([(PREPROCESS_STEP, preprocess), (CLASSIFIER_STEP, estimator)])

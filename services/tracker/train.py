@@ -13,6 +13,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from services.common.customer import ID_FIELD
+from services.common.model_metadata import TrainingProfile
+from services.common.pipeline_steps import CLASSIFIER_STEP, PREPROCESS_STEP
 from services.tracker.config import ExperimentConfig
 from services.tracker.data import TrainingData
 from services.tracker.evaluate import choose_threshold, evaluate
@@ -41,7 +43,7 @@ class TrainingResult:
     test_ids: list[str]
     test_probabilities: np.ndarray
     test_labels: np.ndarray
-    profile: dict[str, Any]
+    profile: TrainingProfile
     canary_record: dict[str, Any]
     canary_probability: float
 
@@ -52,7 +54,7 @@ class TrainingResult:
 
     def estimator_params(self) -> dict[str, Any]:
         """The fitted estimator's own get_params(): what was used, not what was asked for."""
-        return dict(self.pipeline.named_steps["classifier"].get_params())
+        return dict(self.pipeline.named_steps[CLASSIFIER_STEP].get_params())
 
 
 def split_data(data: TrainingData, config: ExperimentConfig) -> Split:
@@ -100,7 +102,7 @@ def fit_and_evaluate(config: ExperimentConfig, data: TrainingData) -> TrainingRe
         test_ids=test_ids,
         test_probabilities=test_probabilities,
         test_labels=labels[split.test],
-        profile=build_profile(features.iloc[split.train]),
+        profile=build_profile(features.iloc[split.train], pipeline.predict_proba(features.iloc[split.train])[:, 1]),
         canary_record=canary_record,
         canary_probability=canary_probability,
     )
@@ -108,9 +110,9 @@ def fit_and_evaluate(config: ExperimentConfig, data: TrainingData) -> TrainingRe
 
 def feature_importance(result: TrainingResult, data: TrainingData) -> tuple[list[str], np.ndarray, str]:
     """Coefficients for linear models; permutation importance on the test split otherwise."""
-    classifier = result.pipeline.named_steps["classifier"]
+    classifier = result.pipeline.named_steps[CLASSIFIER_STEP]
     if hasattr(classifier, "coef_"):
-        names = list(result.pipeline.named_steps["preprocess"].get_feature_names_out())
+        names = list(result.pipeline.named_steps[PREPROCESS_STEP].get_feature_names_out())
         return names, np.asarray(classifier.coef_[0]), "Coefficients (scaled / one-hot features)"
     test = result.split.test
     importance = permutation_importance(

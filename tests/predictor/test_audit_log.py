@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from services.predictor.audit import AuditBatch, AuditLog
-from services.predictor.request_body import parse_record
+from services.predictor.validation import parse_record
 from tests.predictor.conftest import record
 
 

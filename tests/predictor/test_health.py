@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.predictor.fast_path import LinearScorer
+from services.predictor.scorers.linear import LinearScorer
 from tests.conftest import Tracker
 from tests.predictor.conftest import AppFactory, record, wait_ready
 from tests.proxy import TcpProxy

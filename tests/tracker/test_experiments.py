@@ -159,7 +159,7 @@ def _log_altered_model(settings: TrackerSettings, drop_column: str | None = None
     metadata = {
         "threshold": result.threshold,
         "canary": {"record": result.canary_record, "expected_probability": result.canary_probability + canary_shift},
-        "profile": result.profile,
+        "profile": result.profile.model_dump(mode="json"),
     }
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     with mlflow.start_run():

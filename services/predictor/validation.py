@@ -1,22 +1,30 @@
-"""Read and validate request bodies with the shared schema; turn pydantic errors into field + rule lists."""
+"""Validate request bodies with the shared schema: fast acceptance, pydantic's judgement, the 422.
+
+Valid bodies are accepted by the decoder derived from the schema (`derived_decoder.py`); anything it
+does not accept goes to pydantic, the authority, whose errors become a 422 naming field, index, rule.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.requests import ClientDisconnect
 
 from services.common.customer import CustomerRecord
+from services.predictor.derived_decoder import DerivedDecoder
 from services.predictor.errors import ApiError
-from services.predictor.fast_decoding import FastDecoder
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 
 MAX_BATCH = 10_000
+# A validated customer: a frozen msgspec Struct with CustomerRecord's fields as attributes.
+Row = Struct
+# Labels for refused input by field; unknown extra fields share one label to bound cardinality.
+FAILURE_FIELDS = ("body", "record", "customers", *CustomerRecord.model_fields)
 
 
 class BatchRequest(BaseModel):
@@ -26,53 +34,30 @@ class BatchRequest(BaseModel):
     customers: Annotated[list[CustomerRecord], Field(min_length=1, max_length=MAX_BATCH)]
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+RECORD_DECODER = DerivedDecoder(CustomerRecord)
+BATCH_DECODER = DerivedDecoder(BatchRequest)
 
 
-async def read_json_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing non-JSON (415) and anything over `limit` bytes (413) without reading it all."""
-    headers = request.headers
-    if not _is_json(headers.get("content-type", "")):
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "body_too_large", f"request body over the {limit}-byte limit")
-    # ASGI messages read directly: Request.stream() adds an async generator step per chunk.
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "body_too_large", f"request body over the {limit}-byte limit")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-RECORD_DECODER = FastDecoder(CustomerRecord)
-BATCH_DECODER = FastDecoder(BatchRequest)
-
-
-def parse_record(body: bytes) -> Any:
-    """One valid record as a row (fields as attributes), or a 422 naming every problem."""
+def parse_record(body: bytes) -> Row:
+    """One valid record as a row, or a 422 naming every problem."""
     row = RECORD_DECODER.decode(body)
     return row if row is not None else _as_rows([_validate(CustomerRecord, body)])[0]
 
 
-def parse_batch(body: bytes) -> list[Any]:
+def parse_batch(body: bytes) -> Sequence[Row]:
     """All records as rows, or a 422 naming each bad record's index and field."""
     batch = BATCH_DECODER.decode(body)
     if batch is not None:
-        rows: list[Any] = batch.customers
+        rows: list[Row] = batch.customers
         return rows
     return _as_rows(_validate(BatchRequest, body).customers)
+
+
+def failure_fields(error: ApiError) -> list[str]:
+    """The metric label of each problem in a 422 (unknown extra fields share `unknown_field`)."""
+    known = set(FAILURE_FIELDS)
+    fields = (entry.get("field", "body") for entry in error.detail)
+    return [field if field in known else "unknown_field" for field in fields]
 
 
 def _validate(model: type[Model], body: bytes) -> Model:
@@ -83,7 +68,7 @@ def _validate(model: type[Model], body: bytes) -> Model:
         raise invalid(error) from None
 
 
-def _as_rows(records: list[CustomerRecord]) -> list[Any]:
+def _as_rows(records: list[CustomerRecord]) -> list[Row]:
     """Records pydantic accepts but the fast path refused (the property tests find none): serve them."""
     log.warning("fast decoding refused a body pydantic accepts", extra={"records": len(records)})
     return [RECORD_DECODER.row_type(**dict(record)) for record in records]
@@ -117,21 +102,3 @@ def _describe(error: Any) -> dict[str, Any]:
     ):
         entry["input"] = value[:100] if isinstance(value, str) else value
     return entry
-
-
-def record_schema() -> dict[str, Any]:
-    return CustomerRecord.model_json_schema()
-
-
-def batch_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"customers": {"type": "array", "items": record_schema(), "minItems": 1, "maxItems": MAX_BATCH}},
-        "required": ["customers"],
-        "additionalProperties": False,
-    }
-
-
-def json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """openapi_extra for a route that reads its body itself (for speed) but documents it precisely."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

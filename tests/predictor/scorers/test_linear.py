@@ -12,14 +12,16 @@ import pytest
 from services.common.customer import SIGNATURE_TYPES
 from services.common.frame import records_to_columns, records_to_frame
 from services.common.model_bundle import ModelBundle
-from services.predictor.fast_path import VECTOR_MIN_RECORDS, LinearScorer, derive_scorer
+from services.common.model_metadata import ModelMetadata
+from services.predictor.scorers.linear import VECTOR_MIN_RECORDS, LinearScorer, derive_linear_scorer
+from services.predictor.scorers.pipeline import PipelineScorer
 from services.predictor.served_model import ServedModel
 from services.tracker.config import load_config
 from services.tracker.data import TrainingData, load_training_data
 from services.tracker.settings import TrackerSettings
 from services.tracker.train import TrainingResult, fit_and_evaluate
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def data() -> TrainingData:
 
 def test_fast_path_matches_the_pipeline_within_1e_9_on_the_test_split(data: TrainingData) -> None:
     result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
-    scorer = derive_scorer(result.pipeline)
+    scorer = derive_linear_scorer(result.pipeline)
     assert scorer is not None
     rows = data.features.iloc[result.split.test].to_dict("records")
     records = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
@@ -44,7 +46,7 @@ def test_fast_path_matches_the_pipeline_within_1e_9_on_the_test_split(data: Trai
 
 def test_null_total_charges_is_imputed_like_the_pipeline_on_both_paths(data: TrainingData) -> None:
     result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
-    scorer = derive_scorer(result.pipeline)
+    scorer = derive_linear_scorer(result.pipeline)
     assert scorer is not None
     record = {**result.canary_record, "tenure": 0, "TotalCharges": None}
     expected = result.pipeline.predict_proba(records_to_frame([record]))[0, 1]
@@ -55,7 +57,7 @@ def test_null_total_charges_is_imputed_like_the_pipeline_on_both_paths(data: Tra
 
 def test_unknown_category_contributes_nothing_like_the_encoder(data: TrainingData) -> None:
     result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
-    scorer = derive_scorer(result.pipeline)
+    scorer = derive_linear_scorer(result.pipeline)
     assert scorer is not None
     odd = {**result.canary_record, "Contract": "Decade"}
     expected = result.pipeline.predict_proba(records_to_frame([odd]))[0, 1]
@@ -67,8 +69,8 @@ def test_unknown_category_contributes_nothing_like_the_encoder(data: TrainingDat
 def test_models_it_does_not_cover_fall_back_to_the_pipeline(data: TrainingData) -> None:
     config = load_config(EXPERIMENTS / "gradient_boosting.yaml", ["model.params.max_iter=20"])
     result = fit_and_evaluate(config, data)
-    assert derive_scorer(result.pipeline) is None
-    assert derive_scorer("not a pipeline") is None
+    assert derive_linear_scorer(result.pipeline) is None
+    assert derive_linear_scorer("not a pipeline") is None
 
 
 def served(result: TrainingResult) -> ServedModel:
@@ -77,7 +79,15 @@ def served(result: TrainingResult) -> ServedModel:
         "canary": {"record": result.canary_record, "expected_probability": result.canary_probability},
         "profile": {},
     }
-    bundle = ModelBundle("churn-model", "1", "run", result.pipeline, metadata, dict(SIGNATURE_TYPES), Path("."))
+    bundle = ModelBundle(
+        "churn-model",
+        "1",
+        "run",
+        result.pipeline,
+        ModelMetadata.model_validate(metadata),
+        dict(SIGNATURE_TYPES),
+        Path("."),
+    )
     return ServedModel.build(bundle, "cache", datetime.now(UTC), 0.0)
 
 
@@ -86,9 +96,9 @@ def test_a_scorer_path_that_misses_the_canary_is_dropped_for_the_pipeline(
     data: TrainingData, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
-    assert served(result).scorer is not None
+    assert isinstance(served(result).scorer, LinearScorer)
     honest = getattr(LinearScorer, path)
     monkeypatch.setattr(LinearScorer, path, lambda self, *args: [p + 1e-6 for p in honest(self, *args)])
     model = served(result)
-    assert model.scorer is None  # the check fired: the pipeline serves
+    assert isinstance(model.scorer, PipelineScorer)  # the check fired: the pipeline serves
     assert abs(model.probabilities(model.bundle.canary_columns)[0] - result.canary_probability) < 1e-9

@@ -1,4 +1,4 @@
-"""Score validated customers with the current model, audit every prediction, count what happened."""
+"""Turn validated customers into traceable answers: score, attach warnings, submit the audit, count."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from services.predictor.errors import ApiError
 from services.predictor.metrics import PredictorMetrics
 from services.predictor.model_store import ModelStore
 from services.predictor.served_model import ServedModel
+from services.predictor.validation import Row
 
 NO_WARNINGS: tuple[()] = ()  # shared: most records have none, and orjson writes a tuple as []
 FIELD_NAMES = tuple(CustomerRecord.model_fields)  # the order of the rows' fields
+Answer = dict[str, Any]
 
 
 class PredictionService:
@@ -38,24 +40,24 @@ class PredictionService:
             raise ApiError(503, "audit_unavailable", f"predictions refused: {self.audit.last_error}")
         return model
 
-    async def score(self, rows: Sequence[Any], api_key_id: str | None) -> tuple[list[dict[str, Any]], ServedModel]:
-        """Rows are validated records as msgspec Structs (see request_body), scored by column."""
+    async def predict(self, rows: Sequence[Row], api_key_id: str | None) -> tuple[list[Answer], ServedModel]:
+        """Rows are validated records (see validation.py), scored by column."""
         model = self.serving_model()
         columns = dict(zip(FIELD_NAMES, zip(*map(astuple, rows), strict=True), strict=True))
-        if model.scorer is not None:
+        if model.scorer.inline:
             probabilities = model.probabilities(columns)
         else:
             probabilities = await run_in_threadpool(model.probabilities, columns)
-        return self._finish(model, rows, columns, probabilities, api_key_id), model
+        return self._answers(model, rows, columns, probabilities, api_key_id), model
 
-    def _finish(
+    def _answers(
         self,
         model: ServedModel,
-        rows: Sequence[Any],
+        rows: Sequence[Row],
         columns: Columns,
         probabilities: list[float],
         api_key_id: str | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Answer]:
         reference, threshold = model.reference, model.threshold
         prediction_ids = new_ids(len(probabilities))
         items = [
@@ -94,11 +96,3 @@ class PredictionService:
         self.metrics.observe_probabilities(probabilities)
         self.metrics.count_predictions(reference["version"], len(items))
         return items
-
-
-def count_validation_failures(metrics: PredictorMetrics, error: ApiError) -> None:
-    """Validation failures by field (unknown extra fields share one label to bound cardinality)."""
-    known = set(CustomerRecord.model_fields) | {"body", "record", "customers"}
-    for entry in error.detail:
-        field = entry.get("field", "body")
-        metrics.validation_failures.labels(field if field in known else "unknown_field").inc()

@@ -1,4 +1,4 @@
-"""A scorer derived from the fitted pipeline at load time: per-category contributions + scaled numerics.
+"""The linear scorer, derived from the fitted pipeline at load time: per-category contributions + scaled numerics.
 
 The sklearn pipeline costs ~7 ms per one-row call (ColumnTransformer checks); the same logistic model
 as a lookup-and-sum costs a few microseconds and agrees to ~1e-16. Only the exact pipeline shape we
@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from services.common.frame import Columns
+from services.common.pipeline_steps import CLASSIFIER_STEP, PIPELINE_STEPS, PREPROCESS_STEP
 
 # Below this many records a plain loop beats numpy's per-call overhead (~1 us a column).
 VECTOR_MIN_RECORDS = 64
@@ -40,6 +41,8 @@ class LinearScorer:
     # (field, fill value for null, mean, weight / scale)
     numeric: tuple[tuple[str, float, float, float], ...]
     categorical: tuple[tuple[str, Contributions], ...]
+    name: str = "linear"
+    inline: bool = True  # microseconds a record: scored on the event loop, no thread hand-over
 
     def probabilities(self, columns: Columns) -> list[float]:
         """One probability per record: a loop for a few records, numpy by column for a batch."""
@@ -73,11 +76,11 @@ class LinearScorer:
         return probabilities
 
 
-def derive_scorer(pipeline: Any) -> LinearScorer | None:
+def derive_linear_scorer(pipeline: Any) -> LinearScorer | None:
     """Return an exact fast scorer for our logistic-regression pipeline, or None for anything else."""
-    if not isinstance(pipeline, Pipeline) or [name for name, _ in pipeline.steps] != ["preprocess", "classifier"]:
+    if not isinstance(pipeline, Pipeline) or tuple(name for name, _ in pipeline.steps) != PIPELINE_STEPS:
         return None
-    preprocess, classifier = pipeline.named_steps["preprocess"], pipeline.named_steps["classifier"]
+    preprocess, classifier = pipeline.named_steps[PREPROCESS_STEP], pipeline.named_steps[CLASSIFIER_STEP]
     if not isinstance(preprocess, ColumnTransformer) or type(classifier) is not LogisticRegression:
         return None
     if list(classifier.classes_) != [0, 1] or classifier.coef_.shape[0] != 1:

@@ -5,7 +5,7 @@ a second schema: the msgspec types are generated from the pydantic models at imp
 constraint translated (anything untranslatable is refused at import, so a schema change cannot slip
 past), and the models' own Python validators run on the decoded rows. Only acceptance is fast: a body
 this path does not accept goes to pydantic, the authority, which names every offending field. A
-property test (tests/predictor/test_fast_decoding.py) checks both agree on generated bodies.
+property test (tests/predictor/test_derived_decoder.py) checks both agree on generated bodies.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ _BOUNDS = {
 _NEUTRAL_CONFIG = {"extra", "strict", "frozen", "allow_inf_nan", "title", "json_schema_extra"}
 
 
-class FastDecoder:
+class DerivedDecoder:
     """Decode a body into rows of the derived Struct type, or None when pydantic must judge it."""
 
     def __init__(self, model: type[BaseModel]) -> None:
@@ -110,7 +110,7 @@ def _constrained(base: Any, metadata: list[Any]) -> Any:
         elif isinstance(item, AllowInfNan) and not item.allow_inf_nan:
             continue  # msgspec's JSON has no NaN/Infinity and refuses overflow to inf
         elif isinstance(item, AfterValidator):
-            continue  # run on the decoded row by FastDecoder.decode (see _row_checks)
+            continue  # run on the decoded row by DerivedDecoder.decode (see _row_checks)
         else:
             raise TypeError(f"no fast translation for the constraint {item!r}")
     return Annotated[base, msgspec.Meta(**bounds)] if bounds else base

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from services.common.customer import CATEGORICAL_FIELDS, CustomerRecord, allowed_categories, parse_csv_row
 from services.common.paths import SHARED_DATA_FILE
-from services.predictor.fast_decoding import FastDecoder
-from services.predictor.request_body import BATCH_DECODER, RECORD_DECODER, BatchRequest
+from services.predictor.derived_decoder import DerivedDecoder
+from services.predictor.validation import BATCH_DECODER, RECORD_DECODER, BatchRequest
 from tests.predictor.conftest import record
 from tests.predictor.test_properties import valid_records
 
@@ -100,7 +100,7 @@ def test_every_record_of_the_dataset_takes_the_fast_path() -> None:
 def test_a_body_only_pydantic_accepts_is_still_served(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     # A repeated key: pydantic keeps the last value; msgspec also checks the first and refuses.
     body = json.dumps(record(customerID="TWICE")).replace('"tenure": ', '"tenure": true, "tenure": ', 1)
-    with caplog.at_level(logging.WARNING, logger="services.predictor.request_body"):
+    with caplog.at_level(logging.WARNING, logger="services.predictor.validation"):
         response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200, response.text
     assert response.json()["customerID"] == "TWICE"
@@ -154,4 +154,4 @@ class BeforeValidated(Strict):
 @pytest.mark.parametrize("model", [Lax, Pattern, Defaulted, Aliased, Stripping, FieldValidated, BeforeValidated])
 def test_a_rule_the_fast_path_cannot_express_is_refused_at_import(model: type[BaseModel]) -> None:
     with pytest.raises(TypeError):
-        FastDecoder(model)
+        DerivedDecoder(model)

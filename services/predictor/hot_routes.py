@@ -1,0 +1,33 @@
+"""Serve the scoring routes straight from the ASGI layer: the same endpoint functions FastAPI documents,
+minus its routing and dependency resolution (~40 us a request, a quarter of a prediction's cost)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.predictor.errors import ApiError, api_error_response
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class HotRoutes:
+    """POST to one of `routes` calls its endpoint directly; everything else goes to the app."""
+
+    def __init__(self, app: ASGIApp, routes: Mapping[str, Endpoint]) -> None:
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except ApiError as error:
+            response = api_error_response(request, error)
+        await response(scope, receive, send)

@@ -1,0 +1,48 @@
+"""For operators: audit look-ups, reload, and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from services.predictor.auth import ApiKeyDep
+from services.predictor.deps import ServicesDep, json_response
+from services.predictor.errors import ApiError
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get(
+    "/predictions/{prediction_id}", responses={401: {"description": "API key"}, 404: {"description": "unknown id"}}
+)
+async def prediction_record(prediction_id: str, services: ServicesDep, _: ApiKeyDep) -> Response:
+    """The audit record of one prediction."""
+    record = await run_in_threadpool(services.audit.get, prediction_id)
+    if record is None:
+        raise ApiError(404, "not_found", f"no prediction {prediction_id!r} in the audit log")
+    return json_response(record)
+
+
+@router.post(
+    "/admin/reload", responses={409: {"description": "candidate refused"}, 503: {"description": "registry unreachable"}}
+)
+async def reload_model(services: ServicesDep, _: ApiKeyDep) -> Response:
+    """Load the version MODEL_URI points at now; swap only if it passes its checks."""
+    result = await run_in_threadpool(services.store.reload)
+    model = services.store.current
+    return json_response(
+        {
+            "outcome": result.outcome.value,
+            "detail": result.detail,
+            "serving": None if model is None else model.reference,
+        },
+        result.outcome.http_status,
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus text format."""
+    services.metrics.audit_pending.set(services.audit.pending)
+    return Response(services.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
