@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,3 +94,43 @@ def test_counts_are_summed_across_several_workers(predictor_process: PredictorPr
         if s.name == "churnguard_model_info"
     }
     assert len(pids) == 2  # both workers report the model they serve
+
+
+def test_every_route_is_pre_created_with_its_real_method(start_app: AppFactory) -> None:
+    text = start_app().get("/metrics").text
+    latency = "churnguard_http_request_duration_seconds_count"
+    assert 'route="/admin/reload"' in text
+    for route, method in [("/admin/reload", "POST"), ("/predict", "POST"), ("/model", "GET"), ("/metrics", "GET")]:
+        assert any(
+            s.labels == {"route": route, "method": method}
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == latency
+        ), (route, method)
+    assert sample(text, latency, route="/admin/reload", method="GET") == 0.0
+    assert 'route="/admin/reload",method="GET"' not in text.replace(" ", "")
+
+
+REPLACED_MODEL_SCRIPT = """
+from prometheus_client import CollectorRegistry
+from services.predictor.metrics import PredictorMetrics
+metrics = PredictorMetrics(CollectorRegistry(), multiprocess=True)
+metrics.set_model("churn-model", "1", "run-1", 0.1)
+metrics.set_model("churn-model", "2", "run-2", 0.1)
+print(metrics.exposition().decode())
+"""
+
+
+def test_a_replaced_model_disappears_from_model_info_in_multiprocess_mode(tmp_path: Path) -> None:
+    """prometheus-client's clear() cannot reach multi-process files (upstream #916): we must drop it."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    text = subprocess.run(
+        [sys.executable, "-c", REPLACED_MODEL_SCRIPT], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    served = [
+        s.labels["version"]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "churnguard_model_info"
+    ]
+    assert served == ["2"], text
