@@ -20,7 +20,7 @@ class MonitorSettings(BaseSettings):
         default_factory=lambda: ["predictor=http://127.0.0.1:8000/health/ready"],
         description="comma list of URLs, each optionally named: name=url",
     )
-    monitor_interval_seconds: float = Field(30.0, gt=0)
+    monitor_interval_seconds: float = Field(30.0, gt=0, description="seconds between probes of a settled target")
     monitor_timeout_seconds: float = Field(4.0, gt=0)
     monitor_confirm_probes: int = Field(2, ge=0, description="re-probes after a first failure before DOWN")
     monitor_confirm_interval_seconds: float = Field(2.0, gt=0, description="start to start")
@@ -31,11 +31,15 @@ class MonitorSettings(BaseSettings):
     monitor_state_dir: Path = VAR_DIR / "monitor"
     monitor_host: str = "127.0.0.1"
     monitor_port: int = Field(9100, ge=0, le=65535)
+    monitor_stuck_seconds: float = Field(
+        60.0, gt=0, description="/health turns 503 when the loop made no progress this long (> timeout + 2)"
+    )
     monitor_heartbeat_url: str | None = None
     monitor_heartbeat_seconds: float = Field(300.0, gt=0)
     alert_repeat_minutes: float = Field(60.0, gt=0)
     alert_delivery_timeout_seconds: float = Field(10.0, gt=0)
-    alert_delivery_attempts: int = Field(3, ge=1)
+    alert_delivery_attempts: int = Field(3, ge=1, description="quick attempts before slow retries")
+    alert_retry_seconds: float = Field(30.0, gt=0, description="between slow retries of an undelivered alert")
     alert_smtp_host: str | None = None
     alert_smtp_port: int = Field(25, ge=1, le=65535)
     alert_smtp_user: str | None = None

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.monitor.main import Monitor
 from services.monitor.settings import MonitorSettings
+from services.monitor.watchdog import Monitor
 from tests.receivers import MailBox, Webhook, _Server, eventually
 
 
@@ -80,6 +80,8 @@ FAST = {
     "monitor_recovery_probes": 2,
     "monitor_port": 0,
     "alert_delivery_timeout_seconds": 2,
+    "alert_retry_seconds": 0.5,
+    "monitor_stuck_seconds": 1.0,
 }
 
 

@@ -1,0 +1,88 @@
+"""One worker thread per alert channel: take due deliveries from the outbox, send, report back.
+
+To add an alert channel: a `Notifier` in notifiers.py (and its settings); delivery, retries,
+persistence and metrics come from here and the outbox unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from services.monitor.metrics import MonitorMetrics
+from services.monitor.notifiers import DeliveryError, Notifier
+from services.monitor.outbox import Delivery, Outbox
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.2
+
+
+class DeliveryWorkers:
+    """Channels are independent: a dead SMTP server never delays Slack."""
+
+    def __init__(
+        self,
+        notifiers: list[Notifier],
+        outbox: Outbox,
+        metrics: MonitorMetrics,
+        stopping: threading.Event,
+        persist: Callable[[], None],
+    ) -> None:
+        self.notifiers, self.outbox, self.metrics = notifiers, outbox, metrics
+        self.stopping, self.persist = stopping, persist
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._loop, args=(n,), name=f"deliver-{n.name}", daemon=True)
+            for n in self.notifiers
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def join(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _loop(self, notifier: Notifier) -> None:
+        while not self.stopping.is_set():
+            for delivery in self.outbox.due(notifier.name, time.time()):
+                if self.stopping.is_set():
+                    break
+                self._deliver(notifier, delivery)
+            self.metrics.alerts_pending.labels(notifier.name).set(self.outbox.pending(notifier.name))
+            self.stopping.wait(POLL_SECONDS)
+
+    def _deliver(self, notifier: Notifier, delivery: Delivery) -> None:
+        alert = delivery.alert
+        try:
+            notifier.send(alert)
+        except DeliveryError as error:
+            kind = "permanent" if error.permanent else "transient"
+            self.metrics.alerts_failed.labels(notifier.name, alert.kind, kind).inc()
+            self.outbox.failed(delivery, str(error), error.permanent, time.time())
+            log.error(
+                "alert delivery failed" + ("; not retried" if error.permanent else "; will retry"),
+                extra={
+                    "channel": notifier.name,
+                    "kind": alert.kind,
+                    "target": alert.target,
+                    "error": str(error),
+                    "attempt": delivery.attempts + 1,
+                },
+            )
+        else:
+            self.outbox.delivered(delivery)
+            self.metrics.alerts_sent.labels(notifier.name, alert.kind).inc()
+            log.info(
+                "alert delivered",
+                extra={
+                    "channel": notifier.name,
+                    "kind": alert.kind,
+                    "target": alert.target,
+                    "attempt": delivery.attempts + 1,
+                },
+            )
+        self.persist()
