@@ -42,7 +42,7 @@ class MailBox:
         return [str(m["Subject"]) for m in list(self.messages)]
 
 
-class _Server:
+class ReopenableServer:
     """A ThreadingHTTPServer on a fixed port that can be closed and reopened."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
@@ -62,7 +62,7 @@ class _Server:
             self._server = None
 
 
-class Webhook(_Server):
+class Webhook(ReopenableServer):
     """Records Slack-style POSTs; answers with the status the test sets (a list is used up first)."""
 
     def __init__(self) -> None:

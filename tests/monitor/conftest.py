@@ -13,10 +13,10 @@ import pytest
 
 from services.monitor.settings import MonitorSettings
 from services.monitor.watchdog import Monitor
-from tests.receivers import MailBox, Webhook, _Server, eventually
+from tests.receivers import MailBox, ReopenableServer, Webhook, eventually
 
 
-class FakeTarget(_Server):
+class FakeTarget(ReopenableServer):
     """A health endpoint the test makes healthy, 503, hanging, not JSON, or gone."""
 
     def __init__(self) -> None:

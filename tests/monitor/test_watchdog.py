@@ -7,10 +7,19 @@ import time
 import httpx
 import pytest
 
+from services.monitor.watchdog import Monitor
 from tests.monitor.conftest import FakeTarget, MonitorFactory
 from tests.receivers import MailBox, Webhook, eventually
 
 pytestmark = pytest.mark.slow
+
+
+FAILED, SENT = "churnguard_monitor_alerts_failed_total", "churnguard_monitor_alerts_sent_total"
+
+
+def metric(monitor: Monitor, name: str, **labels: str) -> float:
+    """A sample as Prometheus would scrape it (the registry's public API, not client internals)."""
+    return monitor.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 def down_and_recovered(mailbox: MailBox, webhook: Webhook) -> tuple[list[str], list[str]]:
@@ -56,7 +65,7 @@ def test_a_single_failed_probe_that_passes_on_reprobe_sends_nothing(
     target.fail_next = 1
     eventually(lambda: target.fail_next == 0, 5)
     time.sleep(2)
-    assert running.monitor.metrics.probes.labels("predictor", "failure")._value.get() == 1
+    assert metric(running.monitor, "churnguard_monitor_probes_total", target="predictor", result="failure") == 1
     assert mailbox.subjects() == [] and webhook.texts() == []
     assert running.monitor.states["predictor"].status == "up"
 
@@ -70,7 +79,19 @@ def test_smtp_down_does_not_block_slack_and_email_follows_when_it_returns(
     target.set("503")
     eventually(lambda: len(webhook.texts()) == 1, 10)
     assert mailbox.subjects() == []
-    eventually(lambda: running.monitor.metrics.alerts_failed.labels("email", "DOWN", "transient")._value.get() >= 1, 10)
+    eventually(
+        lambda: (
+            metric(
+                running.monitor,
+                "churnguard_monitor_alerts_failed_total",
+                channel="email",
+                kind="DOWN",
+                failure="transient",
+            )
+            >= 1
+        ),
+        10,
+    )
     mailbox.start()
     eventually(lambda: len(mailbox.subjects()) == 1, 15)
     assert mailbox.subjects()[0].startswith("[churnguard] DOWN predictor")
@@ -86,7 +107,12 @@ def test_slack_404_is_not_retried_and_is_counted(
     eventually(lambda: len(webhook.posts) == 1 and len(mailbox.subjects()) == 1, 10)
     time.sleep(3)
     assert len(webhook.posts) == 1
-    assert running.monitor.metrics.alerts_failed.labels("slack", "DOWN", "permanent")._value.get() == 1
+    assert (
+        metric(
+            running.monitor, "churnguard_monitor_alerts_failed_total", channel="slack", kind="DOWN", failure="permanent"
+        )
+        == 1
+    )
     assert running.monitor.outbox.pending("slack") == 0
 
 
@@ -97,9 +123,14 @@ def test_slack_500_is_retried_until_delivered(
     running = start_monitor()
     eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
     target.set("503")
-    eventually(lambda: running.monitor.metrics.alerts_sent.labels("slack", "DOWN")._value.get() == 1, 15)
+    eventually(lambda: metric(running.monitor, SENT, channel="slack", kind="DOWN") == 1, 15)
     assert len(webhook.posts) == 3
-    assert running.monitor.metrics.alerts_failed.labels("slack", "DOWN", "transient")._value.get() == 2
+    assert (
+        metric(
+            running.monitor, "churnguard_monitor_alerts_failed_total", channel="slack", kind="DOWN", failure="transient"
+        )
+        == 2
+    )
 
 
 def test_restart_during_an_outage_sends_no_second_down_and_still_recovers(
@@ -189,11 +220,24 @@ def test_both_channels_down_during_an_outage_deliver_once_they_return(
     mailbox.stop()
     webhook.stop()
     target.set("503")
-    failed = running.monitor.metrics.alerts_failed
     eventually(
         lambda: (
-            failed.labels("email", "DOWN", "transient")._value.get() >= 2
-            and failed.labels("slack", "DOWN", "transient")._value.get() >= 2
+            metric(
+                running.monitor,
+                "churnguard_monitor_alerts_failed_total",
+                channel="email",
+                kind="DOWN",
+                failure="transient",
+            )
+            >= 2
+            and metric(
+                running.monitor,
+                "churnguard_monitor_alerts_failed_total",
+                channel="slack",
+                kind="DOWN",
+                failure="transient",
+            )
+            >= 2
         ),
         15,
     )
