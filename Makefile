@@ -23,8 +23,8 @@ down:
 	bash scripts/down.sh
 
 lint: install
-	$(VENV)/bin/ruff check services tests bench
-	$(VENV)/bin/mypy services
+	$(VENV)/bin/ruff check services tests bench scripts
+	$(VENV)/bin/mypy services scripts
 
 bench: install
 	bash scripts/bench.sh

@@ -5,7 +5,9 @@
     python scripts/stack.py status
 
 Ports, data and logs come from STACK_* variables (defaults: the usual ports, everything under var/).
-Variables the services read themselves (MONITOR_*, ALERT_*, PREDICTOR_*) pass through unchanged.
+The stack's wiring (hosts, ports, the tracker's address) always wins over exported service variables,
+so the health checks probe what was started; other service variables (MONITOR_*, ALERT_*,
+PREDICTOR_*) pass through and override the stack's defaults.
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ class Service:
     name: str
     command: list[str]
     health: str | None
-    env: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)  # the environment may override these
+    wiring: dict[str, str] = field(default_factory=dict)  # hosts and ports: always the stack's own
+
+    def environment(self, inherited: dict[str, str]) -> dict[str, str]:
+        return {**self.defaults, **inherited, **self.wiring}
 
 
 def services(s: StackSettings) -> list[Service]:
@@ -57,37 +63,40 @@ def services(s: StackSettings) -> list[Service]:
             "mailcatcher",
             [*cli, "mailcatcher"],
             f"http://{s.host}:{s.mail_web_port}/health",
-            {"MAILCATCHER_HOST": s.host, "MAILCATCHER_SMTP_PORT": str(s.mail_smtp_port), "MAILCATCHER_WEB_PORT": str(s.mail_web_port)},
+            wiring={
+                "MAILCATCHER_HOST": s.host,
+                "MAILCATCHER_SMTP_PORT": str(s.mail_smtp_port),
+                "MAILCATCHER_WEB_PORT": str(s.mail_web_port),
+            },
         ),
         Service(
             "tracker",
             [*cli, "tracker", "--host", s.host, "--port", str(s.tracker_port), "--data-dir", str(s.var_dir / "mlflow")],
             f"{tracker_url}/health",
         ),
-        Service("bootstrap", [*cli, "bootstrap"], None, {"MLFLOW_TRACKING_URI": tracker_url}),
+        Service("bootstrap", [*cli, "bootstrap"], None, wiring={"MLFLOW_TRACKING_URI": tracker_url}),
         Service(
             "predictor",
             [*cli, "serve", "--host", s.host, "--port", str(s.predictor_port)],
             f"{predictor_url}/health/ready",
-            {
-                "MLFLOW_TRACKING_URI": tracker_url,
+            defaults={
                 "PREDICTOR_CACHE_DIR": str(s.var_dir / "predictor" / "model-cache"),
                 "PREDICTOR_AUDIT_DB": str(s.var_dir / "predictor" / "audit.sqlite3"),
             },
+            wiring={"MLFLOW_TRACKING_URI": tracker_url},
         ),
         Service(
             "monitor",
             [*cli, "monitor"],
             f"http://{s.host}:{s.monitor_port}/health",
-            {
+            defaults={
                 "MONITOR_TARGETS": f"predictor={predictor_url}/health/ready,tracker={tracker_url}/health",
-                "MONITOR_PORT": str(s.monitor_port),
-                "MONITOR_HOST": s.host,
                 "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
                 "ALERT_SMTP_HOST": s.host,
                 "ALERT_SMTP_PORT": str(s.mail_smtp_port),
                 "ALERT_EMAIL_TO": "retention-oncall@localhost",
             },
+            wiring={"MONITOR_PORT": str(s.monitor_port), "MONITOR_HOST": s.host},
         ),
     ]
     prometheus = shutil.which("prometheus")
@@ -159,7 +168,7 @@ def up(s: StackSettings) -> None:
         if running_pid(s, service.name):
             print(f"{service.name:12} already running (pid {running_pid(s, service.name)})")
             continue
-        env = {**base_env, **{k: v for k, v in service.env.items() if k not in os.environ}}
+        env = service.environment(base_env)
         with log.open("ab") as handle:
             if service.health is None:  # one-shot step
                 result = subprocess.run(service.command, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
@@ -198,6 +207,17 @@ def status(s: StackSettings) -> None:
         print(f"{service.name:12} {'running pid ' + str(pid) if pid else 'stopped'}")
 
 
+ACTIONS = {"up": up, "down": down, "status": status}
+USAGE = f"usage: python scripts/stack.py [{'|'.join(ACTIONS)}]"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1 or (argv and argv[0] not in ACTIONS):
+        print(f"unknown action {' '.join(argv)!r}\n{USAGE}", file=sys.stderr)
+        return 2
+    ACTIONS[argv[0] if argv else "status"](StackSettings())
+    return 0
+
+
 if __name__ == "__main__":
-    action = sys.argv[1] if len(sys.argv) > 1 else "status"
-    {"up": up, "down": down, "status": status}[action](StackSettings())
+    raise SystemExit(main(sys.argv[1:]))
