@@ -46,6 +46,7 @@ def _promote(args: argparse.Namespace) -> int:
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"champion: version {move.version} (was {move.previous or 'none'})")
+    _push_to_predictors()
     return EXIT_OK
 
 
@@ -59,7 +60,17 @@ def _rollback(args: argparse.Namespace) -> int:
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"champion: version {move.version} (rolled back from {move.previous})")
+    _push_to_predictors()
     return EXIT_OK
+
+
+def _push_to_predictors() -> None:
+    """Each predictor in CHURNGUARD_PREDICTOR_URLS reloads now and says what it serves."""
+    from services.tracker.predictor_push import push_reload
+    from services.tracker.settings import TrackerSettings
+
+    for result in push_reload(TrackerSettings()):
+        print(result.line())
 
 
 def _reproduce(args: argparse.Namespace) -> int:

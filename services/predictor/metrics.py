@@ -74,6 +74,18 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="liveall",
         )
+        self.model_matches_registry = Gauge(
+            "churnguard_model_matches_registry",
+            "1 when the served version is the one MODEL_URI designates now.",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self.registry_reachable = Gauge(
+            "churnguard_registry_reachable",
+            "1 when the registry answered the last check.",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
         self.audit_pending = Gauge(
             "churnguard_audit_pending_records",
             "Audit records waiting to be written.",

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.common.model_bundle import download_version, load_bundle
+from services.common.registry_names import APPROVAL_TAG
 from services.predictor.metrics import PredictorMetrics
+from services.predictor.registry_status import RegistryStatus
 from services.predictor.served_model import ServedModel
 from services.predictor.settings import PredictorSettings
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MODEL_URI = "models:/churn-model@champion"
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
 
 
@@ -44,6 +47,23 @@ class ReloadOutcome(StrEnum):
     @property
     def http_status(self) -> int:
         return {"swapped": 200, "unchanged": 200, "refused": 409, "failed": 503}[self.value]
+
+
+class NotApproved(RuntimeError):
+    """The registry designates a version the gate never approved (e.g. an alias moved by hand)."""
+
+
+class NothingDesignated(RuntimeError):
+    """MODEL_URI resolves to no version (alias or version missing) although the registry answered."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The version MODEL_URI designates now."""
+
+    version: str
+    run_id: str
+    approved: bool
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,7 @@ class ModelStore:
         self.current: ServedModel | None = None
         self.last_error: str | None = None
         self.last_reload: dict[str, str] | None = None
+        self.registry = RegistryStatus.not_checked(settings.model_uri)
         self._lock = threading.Lock()
         self._mlflow: MlflowClient | None = None
 
@@ -108,32 +129,72 @@ class ModelStore:
         return result
 
     def _reload_locked(self) -> ReloadResult:
+        result = self._follow_registry()
+        served = None if self.current is None else self.current.bundle.version
+        if result.outcome is ReloadOutcome.FAILED:  # unreachable: compare with the last target we knew
+            target = self.registry.target_version
+            self._report(target, served is not None and served == target, False, result.detail)
+        else:
+            self._report(result.version, served is not None and served == result.version, True, result.detail)
+        return result
+
+    def _follow_registry(self) -> ReloadResult:
         try:
-            version, run_id = self._resolve()
+            target = self._resolve()
+        except NothingDesignated as error:
+            self.last_error = f"{self.settings.model_uri} designates no version: {error}"
+            return ReloadResult(ReloadOutcome.REFUSED, self.last_error, None)
         except Exception as error:  # noqa: BLE001 - tracker unreachable or URI unknown: keep serving
             self.last_error = f"cannot resolve {self.settings.model_uri}: {_describe(error)}"
             if self.current is None and not (self.cache_root / "current.json").exists():
                 self.last_error += "; no cached model either"
             return ReloadResult(ReloadOutcome.FAILED, self.last_error, None)
+        version = target.version
+        if self.settings.require_approval and not target.approved:
+            self.last_error = (
+                f"version {version} refused: not approved ({APPROVAL_TAG} is not true); "
+                "only `churnguard promote` or `churnguard rollback` designate a servable version"
+            )
+            return ReloadResult(ReloadOutcome.REFUSED, self.last_error, version)
         current = self.current
         if current is not None and current.bundle.version == version:
             return ReloadResult(
                 ReloadOutcome.UNCHANGED, f"version {version} already served (from the {current.source})", version
             )
         try:
-            candidate = self._fetch(version, run_id)
+            candidate = self._fetch(version, target.run_id)
         except Exception as error:  # noqa: BLE001 - a bad candidate is refused whatever went wrong
             self.last_error = f"version {version} refused: {_describe(error)}"
             return ReloadResult(ReloadOutcome.REFUSED, self.last_error, version)
         self._swap(candidate)
         return ReloadResult(ReloadOutcome.SWAPPED, f"now serving version {version}", version)
 
-    def _resolve(self) -> tuple[str, str]:
-        if self.alias is not None:
-            found = self._client.get_model_version_by_alias(self.name, self.alias)
-        else:
-            found = self._client.get_model_version(self.name, str(self.pinned_version))
-        return str(found.version), str(found.run_id)
+    def _resolve(self) -> Target:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            if self.alias is not None:
+                found = self._client.get_model_version_by_alias(self.name, self.alias)
+            else:
+                found = self._client.get_model_version(self.name, str(self.pinned_version))
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise NothingDesignated(_describe(error)) from error
+            raise
+        approved = str((found.tags or {}).get(APPROVAL_TAG, "")).lower() == "true"
+        return Target(str(found.version), str(found.run_id), approved)
+
+    def _report(self, target: str | None, matches: bool, reachable: bool, detail: str) -> None:
+        """Keep /model's registry block and the two gauges equal to what was just learned."""
+        if matches:
+            detail = f"serving version {target}, the one {self.settings.model_uri} designates"
+        elif reachable and target is not None and self.current is not None:
+            detail = f"serving version {self.current.bundle.version}, not the designated {target}: {detail}"
+        self.registry = RegistryStatus(
+            self.settings.model_uri, target, matches, reachable, RegistryStatus.now(), detail
+        )
+        self.metrics.registry_reachable.set(1 if reachable else 0)
+        self.metrics.model_matches_registry.set(1 if matches else 0)
 
     def _fetch(self, version: str, run_id: str) -> ServedModel:
         """Download into a fresh folder, move it into the cache, load and check; drop it if refused."""
@@ -153,13 +214,23 @@ class ModelStore:
         except Exception:
             shutil.rmtree(target, ignore_errors=True)
             raise
-        pointer = {"name": self.name, "version": version, "run_id": run_id, "path": str(relative)}
+        pointer = {
+            "name": self.name,
+            "version": version,
+            "run_id": run_id,
+            "path": str(relative),
+            "model_uri": self.settings.model_uri,
+        }
         _write_atomically(self.cache_root / "current.json", json.dumps(pointer))
         return served
 
     def _from_cache(self) -> ServedModel:
         started = time.perf_counter()
         pointer = json.loads((self.cache_root / "current.json").read_text(encoding="utf-8"))
+        # Pointers written before the cache was keyed by URI were made for the default champion alias.
+        made_for = pointer.get("model_uri", DEFAULT_MODEL_URI)
+        if made_for != self.settings.model_uri:
+            raise ValueError(f"the cached model was made for {made_for}, not {self.settings.model_uri}")
         bundle = load_bundle(
             self.cache_root / pointer["version"] / pointer["path"], self.name, pointer["version"], pointer["run_id"]
         )

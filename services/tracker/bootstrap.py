@@ -10,7 +10,7 @@ import httpx
 
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
-from services.tracker.registry import current_champion, promote, registry_client
+from services.tracker.registry import approve_current_champion, promote
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,10 @@ def wait_for_tracker(settings: TrackerSettings, timeout_seconds: float) -> None:
 def bootstrap(settings: TrackerSettings, config_path: Path, timeout_seconds: float = 120) -> str:
     """Return the champion version, training and promoting the baseline first if there is none."""
     wait_for_tracker(settings, timeout_seconds)
-    champion = current_champion(registry_client(settings), settings)
+    champion = approve_current_champion(settings)  # an upgraded registry keeps serving its champion
     if champion is not None:
-        log.info("champion already set", extra={"version": champion.version})
-        return str(champion.version)
+        log.info("champion already set", extra={"version": champion})
+        return champion
     outcome = run_experiment(load_config(config_path), settings, config_path)
     promote(settings, outcome.version, reason=f"bootstrap: first model from {config_path.name}")
     log.info("bootstrapped champion", extra={"version": outcome.version, "run_id": outcome.run_id})

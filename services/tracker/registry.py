@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from services.common.model_bundle import ModelRejected, download_version, load_bundle
+from services.common.registry_names import APPROVAL_TAG
 from services.tracker.settings import TrackerSettings
 
 AUC_METRIC = "test_roc_auc"
@@ -115,7 +116,19 @@ def _move_alias(client: MlflowClient, settings: TrackerSettings, version: str, t
     if "rollback_from" not in tags and previous is not None and previous != version:
         client.set_model_version_tag(name, version, "previous_champion", previous)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    for key, value in {**tags, "champion_since": now, "moved_from": previous or ""}.items():
+    approval = {APPROVAL_TAG: "true"}  # gated (or a former champion): predictors may serve it
+    for key, value in {**tags, **approval, "champion_since": now, "moved_from": previous or ""}.items():
         client.set_model_version_tag(name, version, key, value)
     client.set_registered_model_alias(name, settings.champion_alias, version)
     return AliasMove(version=version, previous=previous)
+
+
+def approve_current_champion(settings: TrackerSettings) -> str | None:
+    """The upgrade step: a champion chosen before approvals existed passed the gate of its day; mark it."""
+    client = registry_client(settings)
+    champion = current_champion(client, settings)
+    if champion is None:
+        return None
+    if str(champion.tags.get(APPROVAL_TAG, "")).lower() != "true":
+        client.set_model_version_tag(settings.registered_model_name, champion.version, APPROVAL_TAG, "true")
+    return str(champion.version)

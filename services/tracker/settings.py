@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.paths import SHARED_DATA_FILE, VAR_DIR
 
@@ -34,3 +35,21 @@ class TrackerSettings(BaseSettings):
     tracker_port: int = Field(5000, ge=1, le=65535)
     tracker_data_dir: Path = VAR_DIR / "mlflow"
     tracker_allowed_hosts: str = "tracker,tracker:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
+    predictor_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000"],
+        description="predictors that promote and rollback ask to reload (comma list of base URLs)",
+    )
+    api_key: SecretStr | None = Field(None, description="bearer key for the predictors' /admin/reload")
+    push_timeout_seconds: float = Field(30.0, gt=0, description="a reload downloads and checks the model")
+
+    @field_validator("predictor_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

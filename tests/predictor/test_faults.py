@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
+from services.common.registry_names import APPROVAL_TAG
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
 from services.tracker.registry import promote
@@ -54,9 +55,9 @@ def test_a_version_with_a_different_signature_is_refused_and_the_old_model_keeps
 ) -> None:
     client, good = _serving(start_app, own_model)
     bad = _log_altered_model(own_model, drop_column="tenure")
-    MlflowClient(own_model.mlflow_tracking_uri).set_registered_model_alias(
-        own_model.registered_model_name, "champion", bad
-    )
+    registry = MlflowClient(own_model.mlflow_tracking_uri)
+    registry.set_model_version_tag(own_model.registered_model_name, bad, APPROVAL_TAG, "true")  # forged: checks hold
+    registry.set_registered_model_alias(own_model.registered_model_name, "champion", bad)
     refused = client.post("/admin/reload")
     assert refused.status_code == 409 and "signature differs" in refused.json()["detail"]
     assert client.post("/predict", json=record()).json()["model"]["version"] == good
@@ -73,6 +74,7 @@ def test_a_version_whose_artifact_is_corrupt_is_refused(
     # mlflow-artifacts:/<path> is served from the tracker's artifact root on disk: damage the weights.
     weights = next((tracker.data_dir / "artifacts" / source.split(":/", 1)[1].lstrip("/")).glob("model.skops"))
     weights.write_bytes(b"not a model")
+    mlflow.set_model_version_tag(own_model.registered_model_name, candidate.version, APPROVAL_TAG, "true")
     mlflow.set_registered_model_alias(own_model.registered_model_name, "champion", candidate.version)
     refused = client.post("/admin/reload")
     assert refused.status_code == 409 and "artifacts unreadable" in refused.json()["detail"]

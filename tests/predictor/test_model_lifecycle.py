@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
+from services.common.registry_names import APPROVAL_TAG
 from services.tracker.config import load_config
 from services.tracker.experiment import ExperimentOutcome, run_experiment
 from services.tracker.registry import promote
@@ -59,7 +60,9 @@ def test_reload_swaps_in_a_good_candidate_and_refuses_a_bad_one(
 
     # Someone moves the alias by hand to a version whose canary does not reproduce.
     bad = _log_altered_model(own_model, canary_shift=1e-3)
-    MlflowClient(own_model.mlflow_tracking_uri).set_registered_model_alias(name, "champion", bad)
+    registry = MlflowClient(own_model.mlflow_tracking_uri)
+    registry.set_model_version_tag(name, bad, APPROVAL_TAG, "true")  # even an approved version must pass its checks
+    registry.set_registered_model_alias(name, "champion", bad)
     refused = client.post("/admin/reload", headers=auth)
     assert refused.status_code == 409 and refused.json()["outcome"] == "refused"
     assert refused.json()["serving"]["version"] == second.version

@@ -37,5 +37,6 @@ async def model_card(services: ServicesDep, _: ApiKeyDep) -> Response:
             "load_seconds": round(model.load_seconds, 4),
             "last_reload": services.store.last_reload,
             "last_error": services.store.last_error,
+            "registry": services.store.registry.as_dict(),
         }
     )
