@@ -39,6 +39,15 @@ def serving_predictor(settings: TrackerSettings, directory: Path, poll_seconds: 
     return predictor
 
 
+def first_champion_served(
+    settings: TrackerSettings, directory: Path, poll_seconds: float
+) -> tuple[str, PredictorProcess]:
+    """Train and promote a first version, then start a predictor following this model's champion."""
+    first = run_experiment(load_config(BASELINE), settings)
+    promote(settings, first.version, reason="first")
+    return first.version, serving_predictor(settings, directory, poll_seconds)
+
+
 def churnguard(settings: TrackerSettings, *args: str, urls: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -72,9 +81,7 @@ def gauge(predictor: PredictorProcess, name: str) -> float:
 def test_promote_and_rollback_reach_each_predictor_before_the_command_returns(
     own_model: TrackerSettings, tmp_path: Path
 ) -> None:
-    first = run_experiment(load_config(BASELINE), own_model)
-    promote(own_model, first.version, reason="first")
-    predictor = serving_predictor(own_model, tmp_path, poll_seconds=0)  # only the push can move it
+    first, predictor = first_champion_served(own_model, tmp_path, poll_seconds=0)  # only the push moves it
     try:
         second = run_experiment(load_config(BASELINE, ["model.params.C=0.3"]), own_model)
         dead = f"http://127.0.0.1:{free_port()}"
@@ -88,8 +95,8 @@ def test_promote_and_rollback_reach_each_predictor_before_the_command_returns(
 
         result = churnguard(own_model, "rollback", urls=predictor.url)
         assert result.returncode == 0, result.stderr
-        assert f"predictor {predictor.url}: serving version {first.version} (swapped)" in result.stdout
-        assert model_card(predictor)["version"] == first.version
+        assert f"predictor {predictor.url}: serving version {first} (swapped)" in result.stdout
+        assert model_card(predictor)["version"] == first
         assert gauge(predictor, "churnguard_model_matches_registry") == 1
     finally:
         predictor.stop()
@@ -98,9 +105,7 @@ def test_promote_and_rollback_reach_each_predictor_before_the_command_returns(
 def test_a_hand_moved_alias_to_an_unapproved_version_is_refused_and_reported(
     own_model: TrackerSettings, tmp_path: Path
 ) -> None:
-    first = run_experiment(load_config(BASELINE), own_model)
-    promote(own_model, first.version, reason="first")
-    predictor = serving_predictor(own_model, tmp_path, poll_seconds=0)
+    first, predictor = first_champion_served(own_model, tmp_path, poll_seconds=0)
     try:
         experiment = run_experiment(load_config(BASELINE, ["model.params.C=0.2"]), own_model)
         # What the MLflow UI does: move the alias, no gate, no approval.
@@ -111,7 +116,7 @@ def test_a_hand_moved_alias_to_an_unapproved_version_is_refused_and_reported(
         assert reload.status_code == 409 and "not approved" in reload.json()["detail"], reload.text
         card = model_card(predictor)
         registry = card["registry"]
-        assert card["version"] == first.version  # the champion keeps serving
+        assert card["version"] == first  # the champion keeps serving
         assert isinstance(registry, dict)
         assert (registry["target_version"], registry["matches"], registry["reachable"]) == (
             experiment.version,
@@ -129,9 +134,7 @@ def test_a_hand_moved_alias_to_an_unapproved_version_is_refused_and_reported(
 def test_with_the_push_unreachable_a_predictor_follows_within_its_poll(
     own_model: TrackerSettings, tmp_path: Path
 ) -> None:
-    first = run_experiment(load_config(BASELINE), own_model)
-    promote(own_model, first.version, reason="first")
-    predictor = serving_predictor(own_model, tmp_path, poll_seconds=1)
+    _, predictor = first_champion_served(own_model, tmp_path, poll_seconds=1)
     try:
         second = run_experiment(load_config(BASELINE, ["model.params.C=0.4"]), own_model)
         result = churnguard(
