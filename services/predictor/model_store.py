@@ -49,10 +49,6 @@ class ReloadOutcome(StrEnum):
         return {"swapped": 200, "unchanged": 200, "refused": 409, "failed": 503}[self.value]
 
 
-class NotApproved(RuntimeError):
-    """The registry designates a version the gate never approved (e.g. an alias moved by hand)."""
-
-
 class NothingDesignated(RuntimeError):
     """MODEL_URI resolves to no version (alias or version missing) although the registry answered."""
 
@@ -190,9 +186,7 @@ class ModelStore:
             detail = f"serving version {target}, the one {self.settings.model_uri} designates"
         elif reachable and target is not None and self.current is not None:
             detail = f"serving version {self.current.bundle.version}, not the designated {target}: {detail}"
-        self.registry = RegistryStatus(
-            self.settings.model_uri, target, matches, reachable, RegistryStatus.now(), detail
-        )
+        self.registry = RegistryStatus(self.settings.model_uri, target, matches, reachable, _now(), detail)
         self.metrics.registry_reachable.set(1 if reachable else 0)
         self.metrics.model_matches_registry.set(1 if matches else 0)
 

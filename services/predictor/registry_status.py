@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 
@@ -22,7 +22,3 @@ class RegistryStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "checked_at": None if self.checked_at is None else self.checked_at.isoformat()}
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)

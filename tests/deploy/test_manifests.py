@@ -89,18 +89,24 @@ def test_prometheus_rules_pass_their_unit_tests() -> None:
 
 
 @promtool
-def test_a_weakened_rule_fails_its_unit_test(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("expression", "alert"),
+    [
+        ('up{job="predictor"} == 0', "PredictorDown"),
+        ("min by (instance) (churnguard_model_matches_registry) == 0", "ModelNotRegistryTarget"),
+    ],
+)
+def test_a_weakened_rule_fails_its_unit_test(tmp_path: Path, expression: str, alert: str) -> None:
     (tmp_path / "rules").mkdir()
     (tmp_path / "tests").mkdir()
     rules = (PROMETHEUS / "rules" / "churnguard.yml").read_text()
-    (tmp_path / "rules" / "churnguard.yml").write_text(
-        rules.replace('up{job="predictor"} == 0', 'up{job="predictor"} == 2')
-    )
+    assert expression in rules
+    (tmp_path / "rules" / "churnguard.yml").write_text(rules.replace(expression, expression[:-1] + "2"))
     shutil.copy(PROMETHEUS / "tests" / "churnguard_test.yml", tmp_path / "tests")
     result = subprocess.run(
         ["promtool", "test", "rules", "tests/churnguard_test.yml"], cwd=tmp_path, capture_output=True, text=True
     )
-    assert result.returncode != 0 and "PredictorDown" in result.stdout + result.stderr
+    assert result.returncode != 0 and alert in result.stdout + result.stderr
 
 
 @promtool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -31,3 +32,39 @@ def test_a_model_registered_before_typed_metadata_still_serves(tmp_path: Path) -
         assert answer.status_code == 200, answer.text
         assert answer.json()["model"]["version"] == "7"
         assert 0.0 < answer.json()["churn_probability"] < 1.0
+
+
+def test_a_cache_made_for_another_model_uri_is_never_served(tmp_path: Path) -> None:
+    cache = tmp_path / "cache" / "churn-model"
+    shutil.copytree(LEGACY_MODEL, cache / "7" / "model")
+    pointer = {
+        "name": "churn-model",
+        "version": "7",
+        "run_id": "r",
+        "path": "model",
+        "model_uri": "models:/churn-model/7",
+    }
+    (cache / "current.json").write_text(json.dumps(pointer), encoding="utf-8")
+    dead_tracker = f"http://127.0.0.1:{free_port()}"
+    settings = make_settings(dead_tracker, tmp_path, tracker_timeout_seconds=1)  # MODEL_URI: @champion
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        ready = wait_ready(client, timeout=3)
+        assert ready["status"] == "not_ready" and "model_loaded" in ready["failing"]
+        assert client.post("/predict", json=VALID_RECORD).status_code == 503
+
+
+def test_the_cache_serves_with_reachable_false_while_the_registry_is_down(tmp_path: Path) -> None:
+    cache = tmp_path / "cache" / "churn-model"
+    shutil.copytree(LEGACY_MODEL, cache / "7" / "model")
+    pointer = {"name": "churn-model", "version": "7", "run_id": "r", "path": "model"}
+    (cache / "current.json").write_text(json.dumps(pointer), encoding="utf-8")
+    settings = make_settings(f"http://127.0.0.1:{free_port()}", tmp_path, tracker_timeout_seconds=1)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert wait_ready(client)["status"] == "ready"
+        deadline = time.monotonic() + 30
+        while (registry := client.get("/model").json()["registry"])["checked_at"] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert registry["reachable"] is False and registry["uri"] == "models:/churn-model@champion"
+        assert "cannot resolve" in registry["detail"]
+        assert "churnguard_registry_reachable 0.0" in client.get("/metrics").text

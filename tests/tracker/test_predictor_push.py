@@ -127,6 +127,17 @@ def test_a_hand_moved_alias_to_an_unapproved_version_is_refused_and_reported(
         assert gauge(predictor, "churnguard_model_matches_registry") == 0
         assert gauge(predictor, "churnguard_registry_reachable") == 1
         assert httpx.get(f"{predictor.url}/health/ready", timeout=10).status_code == 200  # not out of service
+
+        # An alias deleted altogether: the registry answers, but designates nothing.
+        MlflowClient(own_model.mlflow_tracking_uri).delete_registered_model_alias(
+            own_model.registered_model_name, "champion"
+        )
+        assert httpx.post(f"{predictor.url}/admin/reload", timeout=30).status_code == 409
+        registry = model_card(predictor)["registry"]
+        assert isinstance(registry, dict)
+        assert (registry["target_version"], registry["matches"], registry["reachable"]) == (None, False, True)
+        assert "designates no version" in registry["detail"]
+        assert model_card(predictor)["version"] == first
     finally:
         predictor.stop()
 
