@@ -26,7 +26,7 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config, args.set)
-        outcome = run_experiment(config, TrackerSettings(), args.config)
+        outcome = run_experiment(config, TrackerSettings(), args.config, args.data)
     except (ConfigError, DataIntegrityError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -43,8 +43,12 @@ def _promote(args: argparse.Namespace) -> int:
     try:
         move = promote(TrackerSettings(), args.version, args.reason)
     except PromotionRefused as error:
+        for line in error.report.lines() if error.report is not None else []:
+            print(line)
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
+    for line in move.report.lines() if move.report is not None else []:
+        print(line)
     print(f"champion: version {move.version} (was {move.previous or 'none'})")
     _push_to_predictors()
     return EXIT_OK
@@ -147,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = command("train", _train, "Run one experiment and register a new model version.")
     train.add_argument("--config", type=Path, required=True)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    train.add_argument("--data", type=Path, default=None, metavar="CSV", help="another copy of the customer data")
 
     promote = command("promote", _promote, "Move the champion alias to VERSION if the gate passes.")
     promote.add_argument("version")

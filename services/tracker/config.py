@@ -8,6 +8,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.call_list import CALL_LIST_FRACTION
+
 ModelFamily = Literal["logistic_regression", "hist_gradient_boosting"]
 
 
@@ -37,7 +39,7 @@ class ExperimentConfig(BaseModel):
     split: SplitConfig = Field(default_factory=SplitConfig)
     # Threshold rule: the validation-set threshold that maximises F1 (ties -> the lower threshold).
     threshold_rule: Literal["max_f1"] = "max_f1"
-    call_list_fraction: float = Field(0.10, gt=0, le=1)
+    call_list_fraction: float = Field(CALL_LIST_FRACTION, gt=0, le=1)
 
 
 class ConfigError(ValueError):

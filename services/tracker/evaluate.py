@@ -13,6 +13,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from services.common.call_list import call_list_metrics
+
 
 def choose_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     """The validation probability that, used as threshold, gives the highest F1; ties -> the lowest."""
@@ -25,20 +27,6 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     predicted_positives = len(sorted_labels) - first_at_or_above
     f1 = 2 * true_positives / (predicted_positives + sorted_labels.sum())
     return float(candidates[int(np.argmax(f1))])
-
-
-def call_list_metrics(labels: np.ndarray, probabilities: np.ndarray, fraction: float) -> dict[str, float]:
-    """Precision, recall and lift among the top `fraction` highest-risk customers (the call list)."""
-    size = max(1, int(round(len(labels) * fraction)))
-    top = np.argsort(-probabilities, kind="stable")[:size]
-    hits = float(labels[top].sum())
-    base_rate = float(labels.mean())
-    precision = hits / size
-    return {
-        "precision_at_top": precision,
-        "recall_at_top": hits / float(labels.sum()),
-        "lift_at_top": precision / base_rate,
-    }
 
 
 def evaluate(labels: np.ndarray, probabilities: np.ndarray, threshold: float, fraction: float) -> dict[str, float]:

@@ -10,13 +10,16 @@ import matplotlib.pyplot as plt
 import mlflow
 from mlflow.models import infer_signature
 
+from services.common.customer import ID_FIELD
+from services.common.hashing import file_sha256
 from services.common.model_metadata import Canary, ModelMetadata
 from services.tracker import plots
 from services.tracker.config import ExperimentConfig, flatten
-from services.tracker.data import TrainingData, load_training_data
+from services.tracker.data import DataIntegrityError, TrainingData, load_training_data, parse_training_csv
+from services.tracker.gate import SPLIT_ARTIFACT, TEST_CUSTOMERS_ARTIFACT
 from services.tracker.provenance import code_version, environment
 from services.tracker.settings import TrackerSettings
-from services.tracker.train import TrainingResult, feature_importance, fit_and_evaluate
+from services.tracker.train import TrainingResult, feature_importance, fit_and_evaluate, json_value
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +41,16 @@ class ExperimentOutcome:
 
 
 def run_experiment(
-    config: ExperimentConfig, settings: TrackerSettings, config_path: Path | None = None
+    config: ExperimentConfig, settings: TrackerSettings, config_path: Path | None = None, data_path: Path | None = None
 ) -> ExperimentOutcome:
-    """Train, log and register. Never touches the champion alias."""
-    data = load_training_data(settings)
+    """Train, log and register. Never touches the champion alias.
+
+    `data_path`: another copy of the customer data (refreshed data). Every row is validated as usual;
+    its sha256 is logged, not required to equal the official file's.
+    """
+    if data_path is not None and not data_path.is_file():
+        raise DataIntegrityError(f"--data {data_path}: no such file")
+    data = load_training_data(settings) if data_path is None else parse_training_csv(data_path, file_sha256(data_path))
     result = fit_and_evaluate(config, data)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(config.experiment_name)
@@ -88,7 +97,18 @@ def _log_evidence(result: TrainingResult, data: TrainingData) -> None:
             "validation": data.ids.iloc[result.split.validation].tolist(),
             "test": result.test_ids,
         },
-        "split.json",
+        SPLIT_ARTIFACT,
+    )
+    test_rows = data.features.iloc[result.split.test].to_dict("records")
+    mlflow.log_dict(
+        {
+            "records": [
+                {ID_FIELD: customer_id, **{k: json_value(v) for k, v in row.items()}}
+                for customer_id, row in zip(result.test_ids, test_rows, strict=True)
+            ],
+            "labels": result.test_labels.tolist(),
+        },
+        TEST_CUSTOMERS_ARTIFACT,
     )
     mlflow.log_dict(
         {"customerID": result.test_ids, "probability": result.test_probabilities.tolist()}, PREDICTIONS_ARTIFACT

@@ -11,8 +11,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from services.common.model_bundle import ModelRejected, download_version, load_bundle
+from services.common.model_bundle import ModelBundle, ModelRejected, download_version, load_bundle
 from services.common.registry_names import APPROVAL_TAG
+from services.tracker.gate import GateReport, NotComparable, below_floor, compare
 from services.tracker.settings import TrackerSettings
 
 AUC_METRIC = "test_roc_auc"
@@ -21,13 +22,18 @@ AUC_METRIC = "test_roc_auc"
 class PromotionRefused(RuntimeError):
     """The gate said no; the message names the rule. Nothing was changed."""
 
+    def __init__(self, message: str, report: GateReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
 
 @dataclass(frozen=True)
 class AliasMove:
-    """A completed move of the champion alias."""
+    """A completed move of the champion alias (with the gate's comparison, when there was one)."""
 
     version: str
     previous: str | None
+    report: GateReport | None = None
 
 
 def registry_client(settings: TrackerSettings) -> MlflowClient:
@@ -44,41 +50,41 @@ def current_champion(client: MlflowClient, settings: TrackerSettings) -> ModelVe
         raise
 
 
-def gate_failures(client: MlflowClient, settings: TrackerSettings, candidate: ModelVersion) -> list[str]:
-    """Every gate rule the candidate breaks (empty: it may be promoted)."""
-    failures: list[str] = []
-    failures.extend(_artifact_failures(client, settings, candidate))
-    champion = current_champion(client, settings)
-    if champion is None or champion.version == candidate.version:
-        return failures
-    candidate_run = client.get_run(str(candidate.run_id))
-    champion_run = client.get_run(str(champion.run_id))
-    for tag in ("data_sha256", "split_fingerprint"):
-        if candidate_run.data.tags.get(tag) != champion_run.data.tags.get(tag):
-            failures.append(f"not comparable: {tag} differs from champion version {champion.version}")
-    candidate_auc = candidate_run.data.metrics.get(AUC_METRIC)
-    champion_auc = champion_run.data.metrics.get(AUC_METRIC)
-    if candidate_auc is None or champion_auc is None:
-        failures.append(f"{AUC_METRIC} missing on candidate or champion run")
-    elif candidate_auc < champion_auc - settings.promotion_auc_tolerance:
-        failures.append(
-            f"{AUC_METRIC} {candidate_auc:.4f} is worse than champion version {champion.version}'s "
-            f"{champion_auc:.4f} by more than the tolerance {settings.promotion_auc_tolerance}"
-        )
-    return failures
-
-
-def _artifact_failures(client: MlflowClient, settings: TrackerSettings, candidate: ModelVersion) -> list[str]:
-    """Signature equals the customer schema and the canary reproduces, on a fresh download."""
+def gate(
+    client: MlflowClient, settings: TrackerSettings, candidate: ModelVersion
+) -> tuple[list[str], GateReport | None]:
+    """Every gate rule the candidate breaks (empty: it may be promoted), and the comparison made."""
     with tempfile.TemporaryDirectory() as scratch:
+        candidate_bundle, failures = _checked_bundle(client, settings, candidate, Path(scratch) / "candidate")
+        if candidate_bundle is None:
+            return failures, None
+        champion = current_champion(client, settings)
+        if champion is None or champion.version == candidate.version:
+            auc = client.get_run(str(candidate.run_id)).data.metrics.get(AUC_METRIC)
+            if auc is None:
+                return [f"{AUC_METRIC} missing on the candidate's run"], None
+            return below_floor(auc, "on its test split", settings), None
+        champion_bundle, champion_failures = _checked_bundle(client, settings, champion, Path(scratch) / "champion")
+        if champion_bundle is None:
+            return [f"champion version {champion.version} unusable for comparison: {champion_failures[0]}"], None
         try:
-            path = download_version(client, settings.registered_model_name, candidate.version, Path(scratch) / "m")
-            load_bundle(path, settings.registered_model_name, candidate.version, str(candidate.run_id))
-        except ModelRejected as error:
-            return [str(error)]
-        except (OSError, MlflowException) as error:
-            return [f"artifacts unavailable: {error}"]
-    return []
+            report = compare(client, settings, candidate, candidate_bundle, champion, champion_bundle)
+        except NotComparable as error:
+            return [str(error)], None
+        return report.failures, report
+
+
+def _checked_bundle(
+    client: MlflowClient, settings: TrackerSettings, version: ModelVersion, directory: Path
+) -> tuple[ModelBundle | None, list[str]]:
+    """A fresh download that loads, matches the customer schema and reproduces its canary."""
+    try:
+        path = download_version(client, settings.registered_model_name, version.version, directory)
+        return load_bundle(path, settings.registered_model_name, version.version, str(version.run_id)), []
+    except ModelRejected as error:
+        return None, [str(error)]
+    except (OSError, MlflowException) as error:
+        return None, [f"artifacts unavailable: {error}"]
 
 
 def promote(settings: TrackerSettings, version: str, reason: str) -> AliasMove:
@@ -90,10 +96,11 @@ def promote(settings: TrackerSettings, version: str, reason: str) -> AliasMove:
         candidate = client.get_model_version(settings.registered_model_name, version)
     except MlflowException as error:
         raise PromotionRefused(f"{settings.registered_model_name} version {version} not found") from error
-    failures = gate_failures(client, settings, candidate)
+    failures, report = gate(client, settings, candidate)
     if failures:
-        raise PromotionRefused("; ".join(failures))
-    return _move_alias(client, settings, version, {"promotion_reason": reason})
+        raise PromotionRefused("; ".join(failures), report)
+    move = _move_alias(client, settings, version, {"promotion_reason": reason})
+    return AliasMove(move.version, move.previous, report)
 
 
 def rollback(settings: TrackerSettings) -> AliasMove:

@@ -31,6 +31,13 @@ class TrackerSettings(BaseSettings):
     registered_model_name: str = "churn-model"
     champion_alias: str = "champion"
     promotion_auc_tolerance: float = Field(0.005, ge=0, le=1)
+    promotion_top_precision_tolerance: float = Field(
+        0.03, ge=0, le=1, description="how much worse precision in the top 10% a candidate may be"
+    )
+    promotion_min_auc: float = Field(0.80, ge=0, le=1, description="the floor no promoted model may be under")
+    promotion_min_customers: int = Field(
+        200, ge=1, description="held-out customers needed to compare a candidate with the champion"
+    )
     tracker_host: str = "127.0.0.1"
     tracker_port: int = Field(5000, ge=1, le=65535)
     tracker_data_dir: Path = VAR_DIR / "mlflow"

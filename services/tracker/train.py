@@ -91,7 +91,7 @@ def fit_and_evaluate(config: ExperimentConfig, data: TrainingData) -> TrainingRe
     test_ids = data.ids.iloc[split.test].tolist()
     canary_position = int(split.test[int(np.argmin(test_ids))])
     canary_record = {ID_FIELD: data.ids.iloc[canary_position], **features.iloc[canary_position].to_dict()}
-    canary_record = {k: _plain(v) for k, v in canary_record.items()}
+    canary_record = {k: json_value(v) for k, v in canary_record.items()}
     canary_probability = float(pipeline.predict_proba(features.iloc[[canary_position]])[0, 1])
     return TrainingResult(
         config=config,
@@ -126,7 +126,7 @@ def feature_importance(result: TrainingResult, data: TrainingData) -> tuple[list
     return list(data.features.columns), np.asarray(importance.importances_mean), "Permutation importance (ROC-AUC)"
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """numpy/pandas scalars -> JSON types; NaN (null TotalCharges) -> None."""
     if isinstance(value, float | np.floating):
         return None if pd.isna(value) else float(value)

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.common.call_list import call_list_metrics
 from services.tracker.config import ConfigError, flatten, load_config
-from services.tracker.evaluate import call_list_metrics, choose_threshold
+from services.tracker.evaluate import choose_threshold
 
 BASELINE = Path(__file__).resolve().parents[2] / "experiments" / "baseline.yaml"
 
