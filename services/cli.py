@@ -90,6 +90,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     for name, difference in sorted(result.metric_differences.items()):
         print(f"{name}: |difference| = {difference:.3g}")
     print(f"test predictions: max |difference| = {result.max_prediction_difference:.3g}")
+    for changed in result.environment_differences:
+        print(f"differs from the run: {changed}")
     for problem in result.problems:
         print(f"NOT reproduced: {problem}", file=sys.stderr)
     print("reproduced" if result.reproduced else "not reproduced")

@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from services.tracker.config import ExperimentConfig
 from services.tracker.data import DataIntegrityError, load_training_data
 from services.tracker.experiment import CONFIG_ARTIFACT, PREDICTIONS_ARTIFACT
+from services.tracker.provenance import code_version, environment
 from services.tracker.registry import registry_client
 from services.tracker.settings import TrackerSettings
 from services.tracker.train import fit_and_evaluate
@@ -30,6 +31,8 @@ class Reproduction:
     metric_differences: dict[str, float]
     max_prediction_difference: float
     problems: list[str]
+    # Code and packages that differ from the run's (informational: the numbers decide).
+    environment_differences: list[str]
 
     @property
     def reproduced(self) -> bool:
@@ -63,7 +66,17 @@ def reproduce(settings: TrackerSettings, run_id: str) -> Reproduction:
         )
         if not max_difference <= TOLERANCE:
             problems.append(f"test predictions differ by up to {max_difference:.3g}")
-    return Reproduction(run_id, differences, max_difference, problems)
+    return Reproduction(run_id, differences, max_difference, problems, environment_differences(run.data.tags))
+
+
+def environment_differences(logged: dict[str, str]) -> list[str]:
+    """Each provenance tag (git commit, dirty flag, Python, key packages) whose value today is not the run's."""
+    now = {**code_version(), **environment()}
+    return [
+        f"{name}: run {logged[name]}, now {value}"
+        for name, value in sorted(now.items())
+        if name in logged and logged[name] != value
+    ]
 
 
 def _logged_json(client: MlflowClient, run_id: str, artifact: str) -> Any:

@@ -207,3 +207,17 @@ def test_reproduce_refuses_when_the_data_changed(
         CHURNGUARD_DATA_SHA256=file_sha256(changed),
     )
     assert result.returncode == 1 and "cannot reproduce" in result.stderr
+
+
+def test_reproduce_names_code_and_packages_that_differ_and_still_passes_on_equal_numbers(
+    tracker: Tracker, tracker_settings: TrackerSettings
+) -> None:
+    outcome = run_experiment(load_config(BASELINE, ["model.params.C=1.5"]), tracker_settings)
+    client = registry_client(tracker_settings)
+    client.set_tag(outcome.run_id, "git_commit", "0123456789abcdef")
+    client.set_tag(outcome.run_id, "version.numpy", "1.0.0")
+    result = cli(tracker, "reproduce", outcome.run_id)
+    assert result.returncode == 0, result.stderr
+    assert "differs from the run: git_commit: run 0123456789abcdef, now " in result.stdout
+    assert "differs from the run: version.numpy: run 1.0.0, now " in result.stdout
+    assert "reproduced" in result.stdout
