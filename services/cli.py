@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -187,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     from services.common.logs import configure_logging
 
     configure_logging()
+    # MLflow reads this itself: its per-download progress bars would bury the gate's report in a terminal.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     args = build_parser().parse_args(argv)
     return int(args.handler(args))
 

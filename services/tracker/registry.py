@@ -119,8 +119,10 @@ def _move_alias(client: MlflowClient, settings: TrackerSettings, version: str, t
     name = settings.registered_model_name
     champion = current_champion(client, settings)
     previous = None if champion is None else champion.version
-    # Keep the predecessor a rollback should return to: for a rollback, the target's own record.
-    if "rollback_from" not in tags and previous is not None and previous != version:
+    # Keep the predecessor a rollback should return to: for a rollback, the target's own record. An alias
+    # moved by hand to an unapproved version is no predecessor: a rollback must never serve it.
+    approved = champion is not None and str(champion.tags.get(APPROVAL_TAG, "")).lower() == "true"
+    if "rollback_from" not in tags and previous is not None and previous != version and approved:
         client.set_model_version_tag(name, version, "previous_champion", previous)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     approval = {APPROVAL_TAG: "true"}  # gated (or a former champion): predictors may serve it

@@ -221,3 +221,16 @@ def test_reproduce_names_code_and_packages_that_differ_and_still_passes_on_equal
     assert "differs from the run: git_commit: run 0123456789abcdef, now " in result.stdout
     assert "differs from the run: version.numpy: run 1.0.0, now " in result.stdout
     assert "reproduced" in result.stdout
+
+
+def test_a_hand_moved_unapproved_alias_never_becomes_a_rollback_target(gate_settings: TrackerSettings) -> None:
+    first = run_experiment(load_config(BASELINE), gate_settings)
+    promote(gate_settings, first.version, reason="first")
+    experiment = run_experiment(load_config(BASELINE, ["model.params.C=0.9"]), gate_settings)
+    client = registry_client(gate_settings)
+    client.set_registered_model_alias(gate_settings.registered_model_name, "champion", experiment.version)  # by hand
+    promote(gate_settings, first.version, reason="back to the approved one")
+    with pytest.raises(PromotionRefused, match="no previous champion recorded"):
+        rollback(gate_settings)
+    champion = current_champion(client, gate_settings)
+    assert champion is not None and champion.version == first.version
