@@ -120,9 +120,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from services.monitor.main import run_monitor
+    from services.monitor.main import run_monitor, run_test_alert
 
-    return run_monitor()
+    return run_test_alert() if args.action == "test-alert" else run_monitor()
 
 
 def _mailcatcher(args: argparse.Namespace) -> int:
@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
 
-    command("monitor", _monitor, "Run the watchdog (settings from the environment).")
+    monitor = command("monitor", _monitor, "Run the watchdog (settings from the environment).")
+    monitor.add_argument(
+        "action", nargs="?", choices=["test-alert"], help="test-alert: one test message through each channel"
+    )
     command("mailcatcher", _mailcatcher, "Development SMTP server with a web page showing received alerts.")
 
     weekly = command("weekly-list", _weekly_list, "Score a customer CSV and write the ranked call list.")

@@ -7,18 +7,41 @@ import sys
 
 from pydantic import ValidationError
 
+from services.monitor.notifiers import configured_notifiers
 from services.monitor.settings import MonitorSettings
+from services.monitor.test_alert import send_test_alerts
 from services.monitor.watchdog import Monitor
+
+
+def load_settings() -> MonitorSettings | None:
+    """The settings, or None after saying plainly on stderr what is wrong with them."""
+    try:
+        return MonitorSettings()
+    except ValidationError as error:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        print(f"monitor: invalid settings: {problems}", file=sys.stderr)
+        return None
+
+
+def run_test_alert() -> int:
+    """Exit 0 only when every configured channel delivered."""
+    settings = load_settings()
+    if settings is None:
+        return 2
+    notifiers = configured_notifiers(settings)
+    if not notifiers:
+        print("monitor: no alert channel configured: nothing to test", file=sys.stderr)
+        return 2
+    lines = send_test_alerts(notifiers)
+    print("\n".join(lines))
+    return 0 if all(line.endswith(": delivered") for line in lines) else 1
 
 
 def run_monitor() -> int:
     from services.common.logs import configure_logging
 
-    try:
-        settings = MonitorSettings()
-    except ValidationError as error:
-        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        print(f"monitor: invalid settings: {problems}", file=sys.stderr)
+    settings = load_settings()
+    if settings is None:
         return 2
     configure_logging(settings.monitor_log_level)
     monitor = Monitor(settings)

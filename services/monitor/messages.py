@@ -8,6 +8,8 @@ from services.monitor.state import Alert
 
 
 def subject(alert: Alert) -> str:
+    if alert.kind == "TEST":
+        return f"[churnguard] TEST from the watchdog: {alert.reason}"
     if alert.kind == "RECOVERED":
         return f"[churnguard] RECOVERED {alert.target} after {_duration(alert.downtime)}"
     prefix = "DOWN" if alert.kind == "DOWN" else "STILL DOWN"
@@ -15,6 +17,11 @@ def subject(alert: Alert) -> str:
 
 
 def details(alert: Alert) -> list[str]:
+    if alert.kind == "TEST":
+        return [
+            f"Sent at: {_time(alert.at)} by `churnguard monitor test-alert`.",
+            "Nothing is wrong: this proves the channel reaches you. No action needed.",
+        ]
     lines = [f"Target: {alert.target} ({alert.url})"]
     if alert.kind == "RECOVERED":
         lines += [

@@ -48,6 +48,9 @@ class MonitorSettings(BaseSettings):
     alert_email_from: str = "churnguard-monitor@localhost"
     alert_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alert_slack_webhook_url: SecretStr | None = None
+    monitor_allow_no_channels: bool = Field(
+        False, description="start even with no alert channel (a watchdog that can tell no one)"
+    )
     monitor_log_level: str = "INFO"
 
     @field_validator("monitor_targets", "alert_email_to", mode="before")
@@ -84,6 +87,11 @@ class MonitorSettings(BaseSettings):
             raise ValueError("ALERT_SMTP_HOST is set but ALERT_EMAIL_TO is empty: say who gets the alerts")
         if (self.alert_smtp_user is None) != (self.alert_smtp_password is None):
             raise ValueError("ALERT_SMTP_USER and ALERT_SMTP_PASSWORD go together")
+        if not self.alert_smtp_host and self.alert_slack_webhook_url is None and not self.monitor_allow_no_channels:
+            raise ValueError(
+                "no alert channel configured: set ALERT_SMTP_HOST and ALERT_EMAIL_TO and/or ALERT_SLACK_WEBHOOK_URL "
+                "(or MONITOR_ALLOW_NO_CHANNELS=true to watch without telling anyone)"
+            )
         return self
 
     @property

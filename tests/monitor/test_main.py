@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
         ({"ALERT_SMTP_HOST": "mail.example.com"}, "ALERT_EMAIL_TO is empty"),
         ({"MONITOR_TARGETS": "ftp://x"}, "is not an http(s) URL"),
         ({"MONITOR_INTERVAL_SECONDS": "-1"}, "greater than 0"),
+        ({}, "no alert channel"),  # a watchdog that could tell no one refuses to start
     ],
 )
 def test_bad_settings_are_a_clear_startup_error(env: dict[str, str], message: str) -> None:
@@ -50,6 +51,7 @@ def test_sigterm_stops_the_monitor_within_a_second(tmp_path: Path) -> None:
         "MONITOR_PORT": str(port),
         "MONITOR_STATE_DIR": str(tmp_path),
         "MONITOR_INTERVAL_SECONDS": "1",
+        "MONITOR_ALLOW_NO_CHANNELS": "true",  # this test is about signals, not alerts
     }
     process = subprocess.Popen([sys.executable, "-m", "services.cli", "monitor"], cwd=REPO_ROOT, env=env)
     try:
@@ -81,3 +83,50 @@ def test_watching_a_real_predictor_killed_and_restarted(
     eventually(lambda: len(mailbox.subjects()) == 2 and len(webhook.texts()) == 2, 30)
     assert "RECOVERED" in mailbox.subjects()[1]
     assert httpx.get(f"{running.url}/health").status_code == 200
+
+
+def churnguard_monitor(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALERT_", "MONITOR_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "monitor", *args],
+        cwd=REPO_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_test_alert_proves_each_channel(mailbox: MailBox, webhook: Webhook) -> None:
+    result = churnguard_monitor(
+        "test-alert",
+        ALERT_SMTP_HOST="127.0.0.1",
+        ALERT_SMTP_PORT=str(mailbox.port),
+        ALERT_EMAIL_TO="oncall@example.com",
+        ALERT_SLACK_WEBHOOK_URL=webhook.url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["email: delivered", "slack: delivered"]
+    assert mailbox.subjects() == ["[churnguard] TEST from the watchdog: does this channel reach you?"]
+    assert webhook.texts() == ["[churnguard] TEST from the watchdog: does this channel reach you?"]
+
+
+def test_test_alert_names_the_failing_channel_and_exits_1(mailbox: MailBox, webhook: Webhook) -> None:
+    webhook.default_status = 404
+    result = churnguard_monitor(
+        "test-alert",
+        ALERT_SMTP_HOST="127.0.0.1",
+        ALERT_SMTP_PORT=str(free_port()),  # nothing listens
+        ALERT_EMAIL_TO="oncall@example.com",
+        ALERT_SLACK_WEBHOOK_URL=webhook.url,
+    )
+    assert result.returncode == 1
+    email, slack = result.stdout.splitlines()
+    assert email.startswith("email: failed: SMTP 127.0.0.1:") and "Connection refused" in email
+    assert slack.startswith("slack: failed: Slack answered HTTP 404")
+
+
+def test_the_monitor_starts_without_channels_only_when_told_to(tmp_path: Path) -> None:
+    refused = churnguard_monitor(MONITOR_STATE_DIR=str(tmp_path))
+    assert refused.returncode == 2 and "no alert channel configured" in refused.stderr
+    assert "Traceback" not in refused.stderr
