@@ -26,6 +26,7 @@ import yaml
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO = Path(__file__).resolve().parents[1]
+CHAMPION_READ = "api/2.0/mlflow/registered-models/alias?name=churn-model&alias=champion"
 
 
 class StackSettings(BaseSettings):
@@ -90,7 +91,8 @@ def services(s: StackSettings) -> list[Service]:
             [*cli, "monitor"],
             f"http://{s.host}:{s.monitor_port}/health",
             defaults={
-                "MONITOR_TARGETS": f"predictor={predictor_url}/health/ready,tracker={tracker_url}/health",
+                # The tracker is checked by a real registry read (its /health answers OK whatever its database).
+                "MONITOR_TARGETS": f"predictor={predictor_url}/health/ready,tracker={tracker_url}/{CHAMPION_READ}",
                 "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
                 "ALERT_SMTP_HOST": s.host,
                 "ALERT_SMTP_PORT": str(s.mail_smtp_port),

@@ -15,7 +15,8 @@ HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive"}
 
 
 def probe(client: httpx.Client, target: Target, timeout: float) -> ProbeResult:
-    """200 with a body that says ready (JSON `status`, or MLflow's plain `OK`) passes; anything else fails."""
+    """200 with a body that says ready (JSON `status`, MLflow's plain `OK`, or a registry read that names a
+    model version) passes; anything else fails."""
     at = datetime.now(UTC)
     started = time.perf_counter()
     try:
@@ -38,6 +39,9 @@ def judge(response: httpx.Response) -> tuple[bool, str]:
         return False, f"HTTP {response.status_code}: {summarise(body, text)}"
     if body is None:
         return (True, "ok") if text == "OK" else (False, "body is not JSON")
+    if isinstance(body, dict) and isinstance(body.get("model_version"), dict) and body["model_version"].get("version"):
+        # MLflow's alias read: the tracker's database answered a real query (its /health says OK regardless).
+        return True, "ok"
     status = str(body.get("status", "")).lower() if isinstance(body, dict) else ""
     if status not in HEALTHY_STATUSES:
         return False, f"not ready: {summarise(body, text)}"
@@ -52,7 +56,7 @@ def summarise(body: object, text: str) -> str:
             return ", ".join(str(f) for f in failing) + " failing"
         for key in ("message", "error", "status", "detail"):
             if body.get(key):
-                return str(body[key])[:200]
+                return str(body[key]).strip().splitlines()[0][:200]  # one line: it ends up in a subject
     return (text[:120] or "empty body").replace("\n", " ")
 
 
