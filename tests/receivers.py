@@ -18,11 +18,16 @@ from tests.support import free_port
 
 
 class MailBox:
-    """An aiosmtpd server keeping every message; stop() and start() on the same port."""
+    """An aiosmtpd server keeping every message; stop() and start() on the same port.
 
-    def __init__(self) -> None:
+    `refuse_logins=True`: it demands AUTH and refuses every password, as a server would after a
+    credential rotation.
+    """
+
+    def __init__(self, refuse_logins: bool = False) -> None:
         self.port = free_port()
         self.messages: list[Message] = []
+        self.refuse_logins = refuse_logins
         self._controller: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
@@ -30,7 +35,13 @@ class MailBox:
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = (
+            {"auth_required": True, "auth_require_tls": False}  # aiosmtpd default: every login fails
+            if self.refuse_logins
+            else {}
+        )
+        # AUTH without TLS is on purpose (loopback, to be refused): pyproject.toml ignores aiosmtpd's warning.
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
         self._controller.start()
 
     def stop(self) -> None:

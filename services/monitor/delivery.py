@@ -29,9 +29,11 @@ class DeliveryWorkers:
         metrics: MonitorMetrics,
         stopping: threading.Event,
         persist: Callable[[], None],
+        report: Callable[[str, str | None], None],
     ) -> None:
+        """`report(channel, error)` hears every attempt's outcome (error None: delivered)."""
         self.notifiers, self.outbox, self.metrics = notifiers, outbox, metrics
-        self.stopping, self.persist = stopping, persist
+        self.stopping, self.persist, self.report = stopping, persist, report
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -63,8 +65,9 @@ class DeliveryWorkers:
             kind = "permanent" if error.permanent else "transient"
             self.metrics.alerts_failed.labels(notifier.name, alert.kind, kind).inc()
             self.outbox.failed(delivery, str(error), error.permanent, time.time())
+            self.report(notifier.name, str(error))
             log.error(
-                "alert delivery failed" + ("; not retried" if error.permanent else "; will retry"),
+                "alert delivery failed" + ("; refused, not retried" if error.permanent else "; will retry"),
                 extra={
                     "channel": notifier.name,
                     "kind": alert.kind,
@@ -75,6 +78,7 @@ class DeliveryWorkers:
             )
         else:
             self.outbox.delivered(delivery)
+            self.report(notifier.name, None)
             self.metrics.alerts_sent.labels(notifier.name, alert.kind).inc()
             log.info(
                 "alert delivered",

@@ -1,14 +1,21 @@
-"""The watchdog's own HTTP port: /health (200 only while the loop makes progress) and /metrics."""
+"""The watchdog's own HTTP port: /health (200 only while the loop makes progress), /status, /metrics."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def serve_http(host: str, port: int, healthy: Callable[[], bool], metrics: Callable[[], bytes]) -> ThreadingHTTPServer:
+def serve_http(
+    host: str,
+    port: int,
+    healthy: Callable[[], bool],
+    metrics: Callable[[], bytes],
+    status: Callable[[], dict[str, Any]],
+) -> ThreadingHTTPServer:
     """Serve in a daemon thread; the caller shuts it down."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -17,6 +24,8 @@ def serve_http(host: str, port: int, healthy: Callable[[], bool], metrics: Calla
                 ok = healthy()
                 body = b'{"status": "ok"}' if ok else b'{"status": "stuck", "message": "probe loop made no progress"}'
                 self._answer(200 if ok else 503, body, "application/json")
+            elif self.path == "/status":
+                self._answer(200, json.dumps(status(), indent=1).encode(), "application/json")
             elif self.path == "/metrics":
                 self._answer(200, metrics(), "text/plain; version=0.0.4; charset=utf-8")
             else:

@@ -8,6 +8,10 @@ from services.monitor.state import Alert
 
 
 def subject(alert: Alert) -> str:
+    if alert.kind == "CHANNEL_FAILING":
+        return f"[churnguard] ALERT CHANNEL {alert.target} FAILING for {_duration(alert.downtime)}: {alert.reason}"
+    if alert.kind == "CHANNEL_RECOVERED":
+        return f"[churnguard] ALERT CHANNEL {alert.target} delivers again after {_duration(alert.downtime)}"
     if alert.kind == "TEST":
         return f"[churnguard] TEST from the watchdog: {alert.reason}"
     if alert.kind == "RECOVERED":
@@ -17,6 +21,14 @@ def subject(alert: Alert) -> str:
 
 
 def details(alert: Alert) -> list[str]:
+    if alert.kind in ("CHANNEL_FAILING", "CHANNEL_RECOVERED"):
+        return [
+            f"Channel: {alert.target}",
+            f"Failing since: {_time(alert.down_since)}",
+            f"Last error: {alert.reason}",
+            f"What to do: fix the {alert.target} settings (ALERT_SMTP_* or ALERT_SLACK_WEBHOOK_URL), restart the "
+            "watchdog, and prove it with `churnguard monitor test-alert`. Until then alerts reach you only here.",
+        ]
     if alert.kind == "TEST":
         return [
             f"Sent at: {_time(alert.at)} by `churnguard monitor test-alert`.",

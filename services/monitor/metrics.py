@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 CHANNELS = ("email", "slack")
-KINDS = ("DOWN", "REMINDER", "RECOVERED")
+KINDS = ("DOWN", "REMINDER", "RECOVERED", "CHANNEL_FAILING", "CHANNEL_RECOVERED")
 
 
 class MonitorMetrics:
@@ -34,6 +34,12 @@ class MonitorMetrics:
         )
         self.alerts_pending = Gauge(
             "churnguard_monitor_alerts_pending", "Alerts waiting for delivery.", ["channel"], registry=registry
+        )
+        self.channel_up = Gauge(
+            "churnguard_monitor_channel_up",
+            "1 while the alert channel delivers; 0 from its first failed delivery until it delivers again.",
+            ["channel"],
+            registry=registry,
         )
         self.last_cycle = Gauge(
             "churnguard_monitor_last_cycle_timestamp_seconds",

@@ -37,6 +37,9 @@ class MonitorSettings(BaseSettings):
     monitor_heartbeat_url: str | None = None
     monitor_heartbeat_seconds: float = Field(300.0, gt=0)
     alert_repeat_minutes: float = Field(60.0, gt=0)
+    alert_channel_failing_minutes: float = Field(
+        5.0, gt=0, description="a channel failing this long is announced through the other channels"
+    )
     alert_delivery_timeout_seconds: float = Field(10.0, gt=0)
     alert_delivery_attempts: int = Field(3, ge=1, description="quick attempts before slow retries")
     alert_retry_seconds: float = Field(30.0, gt=0, description="between slow retries of an undelivered alert")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 Status = Literal["unknown", "up", "down"]
-AlertKind = Literal["DOWN", "REMINDER", "RECOVERED", "TEST"]
+AlertKind = Literal["DOWN", "REMINDER", "RECOVERED", "TEST", "CHANNEL_FAILING", "CHANNEL_RECOVERED"]
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry
 
+from services.monitor.channel_health import ChannelHealth, after_delivery, after_failure, due_announcement
 from services.monitor.delivery import DeliveryWorkers
 from services.monitor.heartbeat import Heartbeat
 from services.monitor.http_api import serve_http
@@ -22,7 +24,7 @@ from services.monitor.probe import probe
 from services.monitor.probing import ProbeFn, probe_all
 from services.monitor.schedule import Schedule
 from services.monitor.settings import MonitorSettings
-from services.monitor.state import ProbeResult, Target, TargetState, Thresholds, observe
+from services.monitor.state import Alert, AlertKind, ProbeResult, Target, TargetState, Thresholds, observe
 from services.monitor.store import StateFile, state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,13 @@ class Monitor:
         self.stopping = threading.Event()
         self.started = self.last_cycle = time.monotonic()
         self.server: ThreadingHTTPServer | None = None
-        self.delivery = DeliveryWorkers(self.notifiers, self.outbox, self.metrics, self.stopping, self._save)
+        self.channels = {n.name: ChannelHealth() for n in self.notifiers}
+        self._channels_lock = threading.Lock()
+        for name in self.channels:
+            self.metrics.channel_up.labels(name).set(1)
+        self.delivery = DeliveryWorkers(
+            self.notifiers, self.outbox, self.metrics, self.stopping, self._save, self._channel_result
+        )
         self.heartbeat = Heartbeat(
             settings.monitor_heartbeat_url, settings.monitor_heartbeat_seconds, settings.monitor_timeout_seconds
         )
@@ -80,7 +88,7 @@ class Monitor:
 
     def run(self) -> None:
         self.server = serve_http(
-            self.settings.monitor_host, self.settings.monitor_port, self.healthy, self.metrics.exposition
+            self.settings.monitor_host, self.settings.monitor_port, self.healthy, self.metrics.exposition, self.status
         )
         self.delivery.start()
         log.info(
@@ -121,6 +129,7 @@ class Monitor:
             self._next_probe[target.name] = now + self.schedule.next_probe_in(self.states[target.name])
         if due:
             self._save()
+        self._announce_failing_channels()
         self.heartbeat.maybe_ping(self._http)
         self.last_cycle = time.monotonic()
         self.metrics.last_cycle.set(time.time())
@@ -151,6 +160,65 @@ class Monitor:
                     "reminder superseded before delivery", extra={"channel": old.channel, "target": old.alert.target}
                 )
 
+    def _channel_result(self, channel: str, error: str | None) -> None:
+        """Called by the delivery workers after each attempt."""
+        with self._channels_lock:
+            before = self.channels[channel]
+            if error is None:
+                self.channels[channel], recovered = after_delivery(before)
+            else:
+                self.channels[channel], recovered = after_failure(before, error, datetime.now(UTC)), False
+        self.metrics.channel_up.labels(channel).set(1 if error is None else 0)
+        if recovered:
+            self._tell_the_others(channel, "CHANNEL_RECOVERED", before)
+
+    def _announce_failing_channels(self) -> None:
+        window = timedelta(minutes=self.settings.alert_channel_failing_minutes)
+        with self._channels_lock:
+            due = [
+                name for name, health in self.channels.items() if due_announcement(health, datetime.now(UTC), window)
+            ]
+            for name in due:
+                self.channels[name] = replace(self.channels[name], announced=True)
+        for name in due:
+            self._tell_the_others(name, "CHANNEL_FAILING", self.channels[name])
+
+    def _tell_the_others(self, channel: str, kind: AlertKind, health: ChannelHealth) -> None:
+        others = [n.name for n in self.notifiers if n.name != channel]
+        now = datetime.now(UTC)
+        log.error(
+            "alert channel failing" if kind == "CHANNEL_FAILING" else "alert channel delivers again",
+            extra={"channel": channel, "since": str(health.failing_since), "error": health.last_error, "told": others},
+        )
+        if others:
+            self.outbox.enqueue(Alert(kind, channel, "", health.last_error, now, health.failing_since, None), others)
+
+    def status(self) -> dict[str, Any]:
+        """What /status answers: each target's state and each channel's."""
+        with self._channels_lock:
+            channels = dict(self.channels)
+        return {
+            "targets": {
+                target.name: {
+                    "url": target.url,
+                    "status": self.states[target.name].status,
+                    "down_since": _iso(self.states[target.name].down_since),
+                    "last_success": _iso(self.states[target.name].last_success),
+                    "last_reason": self.states[target.name].last_reason,
+                }
+                for target in self.targets
+            },
+            "channels": {
+                name: {
+                    "up": health.up,
+                    "failing_since": _iso(health.failing_since),
+                    "last_error": health.last_error,
+                    "announced": health.announced,
+                }
+                for name, health in channels.items()
+            },
+        }
+
     def _show_status(self, name: str) -> None:
         status = self.states[name].status
         self.metrics.target_up.labels(name).set({"up": 1, "down": 0, "unknown": -1}[status])
@@ -168,3 +236,7 @@ class Monitor:
                 self.state_file.save(data)
             except OSError as error:
                 log.error("cannot persist monitor state", extra={"error": str(error)})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -278,3 +278,30 @@ def test_startup_grace_does_not_hide_an_outage_of_a_target_seen_up(
     eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
     target.set("gone")
     eventually(lambda: mailbox.subjects() == ["[churnguard] DOWN predictor: connection refused"], 10)
+
+
+def test_an_smtp_server_that_refuses_the_login_is_announced_on_slack_and_shown(
+    start_monitor: MonitorFactory, target: FakeTarget, webhook: Webhook
+) -> None:
+    refusing = MailBox(refuse_logins=True)
+    refusing.start()
+    try:
+        running = start_monitor(
+            alert_smtp_port=refusing.port,
+            alert_smtp_user="churnguard",
+            alert_smtp_password="rotated-yesterday",
+            alert_channel_failing_minutes=0.02,  # 1.2 s
+        )
+        eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
+        target.set("503")
+        eventually(lambda: any("ALERT CHANNEL email FAILING" in t for t in webhook.texts()), 15)
+        [announcement] = [t for t in webhook.texts() if "ALERT CHANNEL email FAILING" in t]
+        assert "SMTP refused" in announcement and "535" in announcement
+        assert sum(t.startswith("[churnguard] DOWN predictor") for t in webhook.texts()) == 1  # the outage still told
+        email = httpx.get(f"{running.url}/status").json()["channels"]["email"]
+        assert email["up"] is False and email["announced"] is True and "535" in email["last_error"]
+        assert metric(running.monitor, "churnguard_monitor_channel_up", channel="email") == 0
+        assert metric(running.monitor, "churnguard_monitor_channel_up", channel="slack") == 1
+        assert refusing.messages == []
+    finally:
+        refusing.stop()
