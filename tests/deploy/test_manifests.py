@@ -118,3 +118,11 @@ def test_prometheus_config_is_valid(tmp_path: Path) -> None:
         ["promtool", "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_rule_says_what_to_do_first_and_has_a_unit_test() -> None:
+    rules = yaml.safe_load((PROMETHEUS / "rules" / "churnguard.yml").read_text())
+    tested = (PROMETHEUS / "tests" / "churnguard_test.yml").read_text()
+    for rule in (rule for group in rules["groups"] for rule in group["rules"]):
+        assert rule["annotations"].get("runbook", "").startswith("First: "), rule["alert"]
+        assert f"alertname: {rule['alert']}" in tested, rule["alert"]
