@@ -37,6 +37,7 @@ class StackSettings(BaseSettings):
     predictor_port: int = 8000
     monitor_port: int = 9100
     prometheus_port: int = 9090
+    alertmanager_port: int = 9093
     mail_smtp_port: int = 1025
     mail_web_port: int = 1080
     scrape_interval: str = "15s"
@@ -86,21 +87,31 @@ def services(s: StackSettings) -> list[Service]:
             },
             wiring={"MLFLOW_TRACKING_URI": tracker_url},
         ),
-        Service(
-            "monitor",
-            [*cli, "monitor"],
-            f"http://{s.host}:{s.monitor_port}/health",
-            defaults={
-                # The tracker is checked by a real registry read (its /health answers OK whatever its database).
-                "MONITOR_TARGETS": f"predictor={predictor_url}/health/ready,tracker={tracker_url}/{CHAMPION_READ}",
-                "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
-                "ALERT_SMTP_HOST": s.host,
-                "ALERT_SMTP_PORT": str(s.mail_smtp_port),
-                "ALERT_EMAIL_TO": "retention-oncall@localhost",
-            },
-            wiring={"MONITOR_PORT": str(s.monitor_port), "MONITOR_HOST": s.host},
-        ),
     ]
+    # Every alert reaches the same people: the watchdog and Alertmanager share these defaults.
+    alert_defaults = {
+        "ALERT_SMTP_HOST": s.host,
+        "ALERT_SMTP_PORT": str(s.mail_smtp_port),
+        "ALERT_EMAIL_TO": "retention-oncall@localhost",
+    }
+    # The tracker is checked by a real registry read (its /health answers OK whatever its database).
+    targets = [f"predictor={predictor_url}/health/ready", f"tracker={tracker_url}/{CHAMPION_READ}"]
+    alertmanager_url = f"http://{s.host}:{s.alertmanager_port}"
+    if shutil.which("prometheus-alertmanager"):
+        listed.append(
+            Service(
+                "alertmanager",
+                [*cli, "alertmanager"],
+                f"{alertmanager_url}/-/ready",
+                defaults=alert_defaults,
+                wiring={
+                    "ALERTMANAGER_HOST": s.host,
+                    "ALERTMANAGER_PORT": str(s.alertmanager_port),
+                    "ALERTMANAGER_DATA_DIR": str(s.var_dir / "alertmanager"),
+                },
+            )
+        )
+        targets.append(f"alertmanager={alertmanager_url}/-/ready")
     prometheus = shutil.which("prometheus")
     if prometheus:
         config = write_prometheus_config(s)
@@ -116,6 +127,21 @@ def services(s: StackSettings) -> list[Service]:
                 f"http://{s.host}:{s.prometheus_port}/-/ready",
             )
         )
+        # A real query, answered {"status": "success"}: the watchers watch each other.
+        targets.append(f"prometheus=http://{s.host}:{s.prometheus_port}/api/v1/query?query=vector(1)")
+    listed.append(
+        Service(
+            "monitor",
+            [*cli, "monitor"],
+            f"http://{s.host}:{s.monitor_port}/health",
+            defaults={
+                "MONITOR_TARGETS": ",".join(targets),
+                "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
+                **alert_defaults,
+            },
+            wiring={"MONITOR_PORT": str(s.monitor_port), "MONITOR_HOST": s.host},
+        )
+    )
     return listed
 
 
@@ -128,6 +154,7 @@ def write_prometheus_config(s: StackSettings) -> Path:
     ports = {"predictor": s.predictor_port, "monitor": s.monitor_port, "prometheus": s.prometheus_port}
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"{s.host}:{ports[job['job_name']]}"]}]
+    config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [f"{s.host}:{s.alertmanager_port}"]}]}]
     path = s.var_dir / "prometheus" / "prometheus.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config))

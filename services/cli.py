@@ -125,6 +125,12 @@ def _monitor(args: argparse.Namespace) -> int:
     return run_test_alert() if args.action == "test-alert" else run_monitor()
 
 
+def _alertmanager(args: argparse.Namespace) -> int:
+    from services.monitor.alertmanager import run_alertmanager
+
+    return run_alertmanager()
+
+
 def _mailcatcher(args: argparse.Namespace) -> int:
     from services.mailcatcher.main import run_mailcatcher
 
@@ -173,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
 
+    command("alertmanager", _alertmanager, "Run Alertmanager configured from the ALERT_* settings.")
     monitor = command("monitor", _monitor, "Run the watchdog (settings from the environment).")
     monitor.add_argument(
         "action", nargs="?", choices=["test-alert"], help="test-alert: one test message through each channel"

@@ -102,7 +102,7 @@ class Webhook(ReopenableServer):
         return f"http://127.0.0.1:{self.port}/hooks/T000/B000"
 
     def texts(self) -> list[str]:
-        return [str(p["text"]) for p in list(self.posts)]
+        return [_headline(post) for post in list(self.posts)]
 
 
 @pytest.fixture
@@ -127,3 +127,10 @@ def eventually(condition: Callable[[], object], timeout: float, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def _headline(post: dict[str, Any]) -> str:
+    """The watchdog posts a top-level `text`; Alertmanager's Slack payload carries `attachments[0].title`."""
+    if "text" in post:
+        return str(post["text"])
+    return str((post.get("attachments") or [{}])[0].get("title", ""))

@@ -7,6 +7,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from services.mailcatcher.main import MailCatcherSettings
+from services.monitor.alertmanager import AlertmanagerSettings
 from services.monitor.settings import MonitorSettings
 from services.predictor.settings import PredictorSettings
 from services.tracker.settings import TrackerSettings
@@ -27,7 +28,15 @@ def env_names(settings: type[BaseSettings]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "settings", [PredictorSettings, MonitorSettings, TrackerSettings, WeeklyListSettings, MailCatcherSettings]
+    "settings",
+    [
+        PredictorSettings,
+        MonitorSettings,
+        TrackerSettings,
+        WeeklyListSettings,
+        MailCatcherSettings,
+        AlertmanagerSettings,
+    ],
 )
 def test_every_setting_appears_in_env_example(settings: type[BaseSettings]) -> None:
     documented = (REPO_ROOT / ".env.example").read_text()

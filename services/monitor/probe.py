@@ -11,7 +11,7 @@ import httpx
 
 from services.monitor.state import ProbeResult, Target
 
-HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive"}
+HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive", "success"}  # success: Prometheus API
 
 
 def probe(client: httpx.Client, target: Target, timeout: float) -> ProbeResult:

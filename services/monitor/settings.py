@@ -1,4 +1,8 @@
-"""The watchdog's one Settings object (MONITOR_*, ALERT_*), validated at start: a bad combination fails loudly."""
+"""The watchdog's Settings (MONITOR_*, ALERT_*), validated at start: a bad combination fails loudly.
+
+The ALERT_* channels are one class, shared by the watchdog and Alertmanager's rendered configuration,
+so both reach the same people with the same settings.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,57 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from services.common.paths import VAR_DIR
 
 
-class MonitorSettings(BaseSettings):
-    """Targets, timing, alert channels. Either channel may be unset; both may be set."""
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _blank_is_unset(value: object) -> object:
+    """docker-compose passes unset optional settings as empty strings."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class AlertChannelSettings(BaseSettings):
+    """Email and Slack. Either channel may be unset; both may be set."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    alert_repeat_minutes: float = Field(60.0, gt=0)
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = Field(25, ge=1, le=65535)
+    alert_smtp_user: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_smtp_starttls: bool = False
+    alert_email_from: str = "churnguard-monitor@localhost"
+    alert_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alert_slack_webhook_url: SecretStr | None = None
+
+    _recipients = field_validator("alert_email_to", mode="before")(_comma_list)
+    _blanks = field_validator(
+        "alert_smtp_host", "alert_smtp_user", "alert_smtp_password", "alert_slack_webhook_url", mode="before"
+    )(_blank_is_unset)
+
+    @model_validator(mode="after")
+    def _coherent_channels(self) -> AlertChannelSettings:
+        if self.alert_email_to and not self.alert_smtp_host:
+            raise ValueError("ALERT_EMAIL_TO is set but ALERT_SMTP_HOST is not: emails could never be sent")
+        if self.alert_smtp_host and not self.alert_email_to:
+            raise ValueError("ALERT_SMTP_HOST is set but ALERT_EMAIL_TO is empty: say who gets the alerts")
+        if (self.alert_smtp_user is None) != (self.alert_smtp_password is None):
+            raise ValueError("ALERT_SMTP_USER and ALERT_SMTP_PASSWORD go together")
+        return self
+
+    @property
+    def has_channel(self) -> bool:
+        return bool(self.alert_smtp_host) or self.alert_slack_webhook_url is not None
+
+
+NO_CHANNEL = "no alert channel configured: set ALERT_SMTP_HOST and ALERT_EMAIL_TO and/or ALERT_SLACK_WEBHOOK_URL"
+
+
+class MonitorSettings(AlertChannelSettings):
+    """Targets, timing and the alert channels; at least one channel, unless told otherwise."""
 
     monitor_targets: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["predictor=http://127.0.0.1:8000/health/ready"],
@@ -36,45 +87,19 @@ class MonitorSettings(BaseSettings):
     )
     monitor_heartbeat_url: str | None = None
     monitor_heartbeat_seconds: float = Field(300.0, gt=0)
-    alert_repeat_minutes: float = Field(60.0, gt=0)
     alert_channel_failing_minutes: float = Field(
         5.0, gt=0, description="a channel failing this long is announced through the other channels"
     )
     alert_delivery_timeout_seconds: float = Field(10.0, gt=0)
     alert_delivery_attempts: int = Field(3, ge=1, description="quick attempts before slow retries")
     alert_retry_seconds: float = Field(30.0, gt=0, description="between slow retries of an undelivered alert")
-    alert_smtp_host: str | None = None
-    alert_smtp_port: int = Field(25, ge=1, le=65535)
-    alert_smtp_user: str | None = None
-    alert_smtp_password: SecretStr | None = None
-    alert_smtp_starttls: bool = False
-    alert_email_from: str = "churnguard-monitor@localhost"
-    alert_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    alert_slack_webhook_url: SecretStr | None = None
     monitor_allow_no_channels: bool = Field(
         False, description="start even with no alert channel (a watchdog that can tell no one)"
     )
     monitor_log_level: str = "INFO"
 
-    @field_validator("monitor_targets", "alert_email_to", mode="before")
-    @classmethod
-    def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator(
-        "alert_smtp_host",
-        "alert_smtp_user",
-        "alert_smtp_password",
-        "alert_slack_webhook_url",
-        "monitor_heartbeat_url",
-        mode="before",
-    )
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        """docker-compose passes unset optional settings as empty strings."""
-        return None if isinstance(value, str) and not value.strip() else value
+    _targets = field_validator("monitor_targets", mode="before")(_comma_list)
+    _heartbeat = field_validator("monitor_heartbeat_url", mode="before")(_blank_is_unset)
 
     @model_validator(mode="after")
     def _coherent(self) -> MonitorSettings:
@@ -84,17 +109,8 @@ class MonitorSettings(BaseSettings):
             url = target.partition("=")[2] if "=" in target else target
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"MONITOR_TARGETS entry {target!r} is not an http(s) URL")
-        if self.alert_email_to and not self.alert_smtp_host:
-            raise ValueError("ALERT_EMAIL_TO is set but ALERT_SMTP_HOST is not: emails could never be sent")
-        if self.alert_smtp_host and not self.alert_email_to:
-            raise ValueError("ALERT_SMTP_HOST is set but ALERT_EMAIL_TO is empty: say who gets the alerts")
-        if (self.alert_smtp_user is None) != (self.alert_smtp_password is None):
-            raise ValueError("ALERT_SMTP_USER and ALERT_SMTP_PASSWORD go together")
-        if not self.alert_smtp_host and self.alert_slack_webhook_url is None and not self.monitor_allow_no_channels:
-            raise ValueError(
-                "no alert channel configured: set ALERT_SMTP_HOST and ALERT_EMAIL_TO and/or ALERT_SLACK_WEBHOOK_URL "
-                "(or MONITOR_ALLOW_NO_CHANNELS=true to watch without telling anyone)"
-            )
+        if not self.has_channel and not self.monitor_allow_no_channels:
+            raise ValueError(f"{NO_CHANNEL} (or MONITOR_ALLOW_NO_CHANNELS=true to watch without telling anyone)")
         return self
 
     @property

@@ -1,0 +1,119 @@
+"""Alertmanager from Debian, configured from ALERT_*: amtool accepts the config, real alerts reach real
+receivers, and what the watchdog already pages for reaches no one a second time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from services.monitor.alertmanager import render_config
+from services.monitor.settings import AlertChannelSettings
+from tests.receivers import MailBox, Webhook, eventually
+from tests.support import REPO_ROOT, free_port, stop, wait_for_http
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("amtool") is None, reason="amtool missing: scripts/system-packages.sh installs it"
+)
+
+BOTH = AlertChannelSettings(
+    alert_smtp_host="smtp.example.com",
+    alert_smtp_port=587,
+    alert_smtp_starttls=True,
+    alert_smtp_user="churnguard",
+    alert_smtp_password="example-only",
+    alert_email_to=["oncall@example.com"],
+    alert_slack_webhook_url="https://hooks.slack.com/services/T0/B0/example",
+)
+
+
+def amtool_check(config: dict[str, object], directory: Path) -> subprocess.CompletedProcess[str]:
+    path = directory / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        BOTH,
+        AlertChannelSettings(alert_slack_webhook_url="https://hooks.slack.com/services/T0/B0/example"),
+        AlertChannelSettings(alert_smtp_host="127.0.0.1", alert_email_to=["a@example.com", "b@example.com"]),
+    ],
+)
+def test_the_rendered_config_passes_amtool(settings: AlertChannelSettings, tmp_path: Path) -> None:
+    result = amtool_check(render_config(settings), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_amtool_catches_a_broken_config(tmp_path: Path) -> None:
+    config = render_config(BOTH)
+    config["route"]["receiver"] = "nobody-by-that-name"  # type: ignore[index]
+    result = amtool_check(config, tmp_path)
+    assert result.returncode != 0 and "nobody-by-that-name" in result.stdout + result.stderr
+
+
+def test_the_config_takes_its_values_from_the_settings() -> None:
+    config = render_config(BOTH, group_wait_seconds=3)
+    assert config["global"]["smtp_smarthost"] == "smtp.example.com:587"
+    assert config["global"]["smtp_require_tls"] is True
+    assert config["receivers"][0]["email_configs"][0]["to"] == "oncall@example.com"
+    assert config["route"]["group_wait"] == "3s" and config["route"]["repeat_interval"] == "60m"
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, mailbox: MailBox, webhook: Webhook) -> Iterator[str]:
+    """`churnguard alertmanager` as a real process, pointed at the real SMTP server and webhook receiver."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ALERT_SMTP_HOST": "127.0.0.1",
+        "ALERT_SMTP_PORT": str(mailbox.port),
+        "ALERT_EMAIL_TO": "oncall@example.com",
+        "ALERT_SLACK_WEBHOOK_URL": webhook.url,
+        "ALERTMANAGER_PORT": str(port),
+        "ALERTMANAGER_DATA_DIR": str(tmp_path / "am"),
+        "ALERTMANAGER_GROUP_WAIT_SECONDS": "0",
+    }
+    log = (tmp_path / "am.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "alertmanager"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/-/ready", 30, process)
+        yield url
+    finally:
+        stop(process)
+
+
+def fire(url: str, alertname: str) -> None:
+    alert = {
+        "labels": {"alertname": alertname, "severity": "critical", "instance": "test:1"},
+        "annotations": {"summary": f"{alertname} summary", "runbook": "First: do the first thing."},
+    }
+    httpx.post(f"{url}/api/v2/alerts", json=[alert], timeout=10).raise_for_status()
+
+
+@pytest.mark.slow
+def test_an_alert_only_prometheus_knows_reaches_email_and_slack_and_an_outage_the_watchdog_pages_does_not(
+    alertmanager: str, mailbox: MailBox, webhook: Webhook
+) -> None:
+    fire(alertmanager, "PredictorDown")  # the watchdog's DOWN covers it
+    fire(alertmanager, "MonitorDown")
+    eventually(lambda: mailbox.subjects() and webhook.posts, 30)
+    time.sleep(2)  # anything routed wrongly would have arrived with it
+    assert mailbox.subjects() == ["[churnguard] FIRING MonitorDown"]
+    [post] = webhook.posts
+    assert "MonitorDown" in str(post) and "First: do the first thing." in str(post)
+    assert "PredictorDown" not in str(post)
+    [message] = mailbox.messages
+    assert "PredictorDown" not in message.as_string()
