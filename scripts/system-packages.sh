@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the tests and `make up` use: Prometheus (+ promtool) and wrk. Installed only when missing.
+# Debian packages the tests and `make up` use: Prometheus (+ promtool), Alertmanager (+ amtool) and wrk. Installed only when missing.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "warning: missing ${missing[*]} and not root; tests needing them will be skipped" >&2

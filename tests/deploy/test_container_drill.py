@@ -86,7 +86,14 @@ def compose() -> Iterator[Compose]:
         "CHURNGUARD_DATA_DIR": str(REPO_ROOT.parent / "shared" / "data"),
         **{
             name: str(free_port())
-            for name in ("TRACKER_PORT", "PREDICTOR_PORT", "MONITOR_PORT", "PROMETHEUS_PORT", "MAILCATCHER_WEB_PORT")
+            for name in (
+                "TRACKER_PORT",
+                "PREDICTOR_PORT",
+                "MONITOR_PORT",
+                "PROMETHEUS_PORT",
+                "ALERTMANAGER_PORT",
+                "MAILCATCHER_WEB_PORT",
+            )
         },
         "PREDICTOR_API_KEYS": API_KEY,
         "MONITOR_INTERVAL_SECONDS": str(INTERVAL),
@@ -119,7 +126,7 @@ def prometheus(compose: Compose, path: str, **params: str) -> Any:
 
 
 def test_containers_run_as_non_root(compose: Compose) -> None:
-    for service in ("tracker", "predictor", "monitor", "prometheus"):
+    for service in ("tracker", "predictor", "monitor", "prometheus", "alertmanager"):
         uid = compose("exec", "-T", service, "id", "-u", timeout=60).stdout.strip()
         assert uid not in ("", "0"), service
 
@@ -137,9 +144,13 @@ def _drill(compose: Compose, tmp_path: Path) -> None:
     assert weekly_list(compose, tmp_path / "before.csv").returncode == 0
     eventually(lambda: prometheus(compose, "/api/v1/query", query='up{job="predictor"}')["result"], 60, interval=1)
 
-    # The watchdog must have seen the predictor up (start-up failures fall in its grace period).
-    seen_up = 'churnguard_monitor_target_up{target="predictor"} 1.0'
-    eventually(lambda: seen_up in _text(compose.url("MONITOR_PORT") + "/metrics"), 60)
+    # The watchdog must have seen the predictor up (start-up failures fall in its grace period); it watches
+    # Prometheus and Alertmanager too, and Prometheus sends its alerts to that Alertmanager.
+    for target in ("predictor", "tracker", "prometheus", "alertmanager"):
+        seen_up = f'churnguard_monitor_target_up{{target="{target}"}} 1.0'
+        eventually(lambda seen_up=seen_up: seen_up in _text(compose.url("MONITOR_PORT") + "/metrics"), 90)
+    eventually(lambda: prometheus(compose, "/api/v1/alertmanagers")["activeAlertmanagers"], 60, interval=1)
+    assert _ok(f"{compose.url('ALERTMANAGER_PORT')}/-/ready")
     emails_before, hooks_before = (count(found, "DOWN predictor") for found in alerts(compose))
     compose("kill", "predictor", timeout=60)
     killed = time.monotonic()

@@ -56,7 +56,11 @@ def test_predictor_deployment_probes_and_rollout_as_designed() -> None:
             assert doc["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True, name
 
 
-@pytest.mark.parametrize("dockerfile", sorted(REPO_ROOT.glob("services/*/Dockerfile")) + [PROMETHEUS / "Dockerfile"])
+@pytest.mark.parametrize(
+    "dockerfile",
+    sorted(REPO_ROOT.glob("services/*/Dockerfile"))
+    + [PROMETHEUS / "Dockerfile", REPO_ROOT / "deploy" / "alertmanager" / "Dockerfile"],
+)
 def test_every_image_runs_as_a_non_root_user_with_a_healthcheck(dockerfile: Path) -> None:
     text = dockerfile.read_text()
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
@@ -67,7 +71,19 @@ def test_every_image_runs_as_a_non_root_user_with_a_healthcheck(dockerfile: Path
 def test_compose_wires_every_service_with_local_builds() -> None:
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"tracker", "bootstrap", "predictor", "monitor", "mailcatcher", "prometheus"}
+    assert set(services) == {
+        "tracker",
+        "bootstrap",
+        "predictor",
+        "monitor",
+        "mailcatcher",
+        "prometheus",
+        "alertmanager",
+    }
+    assert (
+        services["alertmanager"]["environment"]["ALERT_SMTP_HOST"]
+        == services["monitor"]["environment"]["ALERT_SMTP_HOST"]
+    )
     assert services["predictor"]["depends_on"]["tracker"]["condition"] == "service_healthy"
     assert "predictor:8000/health/ready" in services["monitor"]["environment"]["MONITOR_TARGETS"]
     for name, service in services.items():

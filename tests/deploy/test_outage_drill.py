@@ -61,7 +61,7 @@ def stack(tmp_path: Path, mailbox: MailBox, webhook: Webhook) -> Iterator[Stack]
         "STACK_SCRAPE_INTERVAL": "1s",
         **{
             f"STACK_{name}_PORT": str(free_port())
-            for name in ("TRACKER", "PREDICTOR", "MONITOR", "PROMETHEUS", "MAIL_SMTP", "MAIL_WEB")
+            for name in ("TRACKER", "PREDICTOR", "MONITOR", "PROMETHEUS", "ALERTMANAGER", "MAIL_SMTP", "MAIL_WEB")
         },
         "MONITOR_INTERVAL_SECONDS": str(INTERVAL),
         "MONITOR_CONFIRM_INTERVAL_SECONDS": "1",
@@ -71,6 +71,7 @@ def stack(tmp_path: Path, mailbox: MailBox, webhook: Webhook) -> Iterator[Stack]
         "ALERT_EMAIL_TO": "retention-oncall@example.com",
         "ALERT_SLACK_WEBHOOK_URL": webhook.url,
         "PREDICTOR_READY_CACHE_SECONDS": "0",
+        "ALERTMANAGER_GROUP_WAIT_SECONDS": "0",
     }
     handle = Stack(tmp_path / "var", env)
     try:
@@ -85,6 +86,11 @@ def weekly_list(stack: Stack, output: Path) -> subprocess.CompletedProcess[str]:
 
 def prometheus_query(stack: Stack, path: str, **params: str) -> dict:  # type: ignore[type-arg]
     return dict(httpx.get(f"{stack.url('prometheus')}{path}", params=params, timeout=5).json())
+
+
+def alertmanager_alerts(stack: Stack) -> list[str]:
+    alerts = httpx.get(f"{stack.url('alertmanager')}/api/v2/alerts", timeout=5).json()
+    return [alert["labels"]["alertname"] for alert in alerts]
 
 
 def test_outage_is_noticed_alerted_and_recovery_announced(
@@ -120,6 +126,13 @@ def test_outage_is_noticed_alerted_and_recovery_announced(
         ),
         20,
     )
+    # Prometheus noticed too: its PredictorDown (for: 1m) fires and reaches Alertmanager, which pages no one
+    # a second time. One outage, one DOWN per channel, whichever system noticed it.
+    eventually(lambda: "PredictorDown" in alertmanager_alerts(stack), 90)
+    time.sleep(3)  # a second page, if routed wrongly, would arrive now
+    assert sum(s.startswith("[churnguard] DOWN") for s in mailbox.subjects()) == 1
+    assert sum(t.startswith("[churnguard] DOWN") for t in webhook.texts()) == 1
+    assert not any("PredictorDown" in s for s in mailbox.subjects() + webhook.texts())
 
     stack.run("up")  # starts only what is not running: the predictor
     eventually(lambda: any("RECOVERED predictor" in s for s in mailbox.subjects()), 30)
@@ -130,3 +143,18 @@ def test_outage_is_noticed_alerted_and_recovery_announced(
     (REPO_ROOT / "var" / "drill-local.txt").write_text(
         f"local drill: interval {INTERVAL} s; DOWN email after {email_after:.1f} s, Slack after {slack_after:.1f} s\n"
     )
+
+
+def test_a_dead_watchdog_is_announced_by_prometheus_through_alertmanager(
+    stack: Stack, mailbox: MailBox, webhook: Webhook
+) -> None:
+    """Who watches the watchdog: Prometheus's MonitorDown (for: 2m) reaches email and Slack via Alertmanager."""
+    stack.run("up")
+    eventually(lambda: prometheus_query(stack, "/api/v1/query", query='up{job="monitor"}')["data"]["result"], 30)
+    killed_at = time.monotonic()
+    os.kill(stack.pid("monitor"), signal.SIGKILL)
+    eventually(lambda: "[churnguard] FIRING MonitorDown" in mailbox.subjects(), 180)
+    eventually(lambda: "[churnguard] FIRING MonitorDown" in webhook.texts(), 10)
+    print(f"\ndrill: MonitorDown by email {time.monotonic() - killed_at:.0f} s after the watchdog was killed")
+    [post] = [p for p in webhook.posts if "MonitorDown" in str(p)]
+    assert "First: restart the watchdog" in str(post)  # the runbook line travels with the page
