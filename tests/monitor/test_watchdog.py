@@ -8,13 +8,17 @@ import httpx
 import pytest
 
 from services.monitor.watchdog import Monitor
-from tests.monitor.conftest import FakeTarget, MonitorFactory
+from tests.monitor.conftest import FakeTarget, MonitorFactory, RunningMonitor
 from tests.receivers import MailBox, Webhook, eventually
 
 pytestmark = pytest.mark.slow
 
 
 FAILED, SENT = "churnguard_monitor_alerts_failed_total", "churnguard_monitor_alerts_sent_total"
+
+
+def transient_failures(running: RunningMonitor, channel: str) -> float:
+    return metric(running.monitor, FAILED, channel=channel, kind="DOWN", failure="transient")
 
 
 def metric(monitor: Monitor, name: str, **labels: str) -> float:
@@ -80,16 +84,7 @@ def test_smtp_down_does_not_block_slack_and_email_follows_when_it_returns(
     eventually(lambda: len(webhook.texts()) == 1, 10)
     assert mailbox.subjects() == []
     eventually(
-        lambda: (
-            metric(
-                running.monitor,
-                "churnguard_monitor_alerts_failed_total",
-                channel="email",
-                kind="DOWN",
-                failure="transient",
-            )
-            >= 1
-        ),
+        lambda: transient_failures(running, "email") >= 1,
         10,
     )
     mailbox.start()
@@ -221,24 +216,7 @@ def test_both_channels_down_during_an_outage_deliver_once_they_return(
     webhook.stop()
     target.set("503")
     eventually(
-        lambda: (
-            metric(
-                running.monitor,
-                "churnguard_monitor_alerts_failed_total",
-                channel="email",
-                kind="DOWN",
-                failure="transient",
-            )
-            >= 2
-            and metric(
-                running.monitor,
-                "churnguard_monitor_alerts_failed_total",
-                channel="slack",
-                kind="DOWN",
-                failure="transient",
-            )
-            >= 2
-        ),
+        lambda: transient_failures(running, "email") >= 2 and transient_failures(running, "slack") >= 2,
         15,
     )
     assert running.monitor.outbox.pending("email") == 1 and running.monitor.outbox.pending("slack") == 1
