@@ -102,12 +102,7 @@ def test_slack_404_is_not_retried_and_is_counted(
     eventually(lambda: len(webhook.posts) == 1 and len(mailbox.subjects()) == 1, 10)
     time.sleep(3)
     assert len(webhook.posts) == 1
-    assert (
-        metric(
-            running.monitor, "churnguard_monitor_alerts_failed_total", channel="slack", kind="DOWN", failure="permanent"
-        )
-        == 1
-    )
+    assert metric(running.monitor, FAILED, channel="slack", kind="DOWN", failure="permanent") == 1
     assert running.monitor.outbox.pending("slack") == 0
 
 
@@ -120,12 +115,7 @@ def test_slack_500_is_retried_until_delivered(
     target.set("503")
     eventually(lambda: metric(running.monitor, SENT, channel="slack", kind="DOWN") == 1, 15)
     assert len(webhook.posts) == 3
-    assert (
-        metric(
-            running.monitor, "churnguard_monitor_alerts_failed_total", channel="slack", kind="DOWN", failure="transient"
-        )
-        == 2
-    )
+    assert metric(running.monitor, FAILED, channel="slack", kind="DOWN", failure="transient") == 2
 
 
 def test_restart_during_an_outage_sends_no_second_down_and_still_recovers(
