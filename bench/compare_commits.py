@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -25,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from bench.compare_serving import wrk  # noqa: E402
 from tests.support import free_port, stop, wait_for_http  # noqa: E402
 
-API_KEY = "bench-compare-commits"
+API_KEY = secrets.token_urlsafe(16)  # a throwaway key: auth is on, as in production
 RECORD = (
     '{"customerID":"7590-VHVEG","gender":"Female","SeniorCitizen":0,"Partner":"Yes","Dependents":"No",'
     '"tenure":1,"PhoneService":"No","MultipleLines":"No phone service","InternetService":"DSL",'
