@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the tests and `make up` use: Prometheus (+ promtool), Alertmanager (+ amtool) and wrk. Installed only when missing.
+# Debian packages the tests and `make up` use: Prometheus (+ promtool), Alertmanager (+ amtool), wrk, and
+# Chromium with its WebDriver (the status page's browser test). Installed only when missing.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "warning: missing ${missing[*]} and not root; tests needing them will be skipped" >&2

@@ -9,18 +9,24 @@ from pydantic import ValidationError
 
 from services.monitor.notifiers import configured_notifiers
 from services.monitor.settings import MonitorSettings
+from services.monitor.targets import TargetsFileError, configured_targets
 from services.monitor.test_alert import send_test_alerts
 from services.monitor.watchdog import Monitor
 
 
 def load_settings() -> MonitorSettings | None:
-    """The settings, or None after saying plainly on stderr what is wrong with them."""
+    """The settings (targets file included), or None after saying plainly on stderr what is wrong."""
     try:
-        return MonitorSettings()
+        settings = MonitorSettings()
+        configured_targets(settings)
     except ValidationError as error:
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
         print(f"monitor: invalid settings: {problems}", file=sys.stderr)
         return None
+    except TargetsFileError as error:
+        print(f"monitor: invalid settings: {error}", file=sys.stderr)
+        return None
+    return settings
 
 
 def run_test_alert() -> int:

@@ -16,6 +16,12 @@ def subject(alert: Alert) -> str:
         return f"[churnguard] TEST from the watchdog: {alert.reason}"
     if alert.kind == "RECOVERED":
         return f"[churnguard] RECOVERED {alert.target} after {_duration(alert.downtime)}"
+    if alert.kind == "DEGRADED":
+        return f"[churnguard] DEGRADED {alert.target}: {alert.reason}"
+    if alert.kind == "CLEARED":
+        return f"[churnguard] CLEARED {alert.target}: no longer degraded after {_duration(alert.downtime)}"
+    if alert.kind == "MAINTENANCE_ENDED":
+        return f"[churnguard] MAINTENANCE ENDED {alert.target}: {alert.reason}"
     prefix = "DOWN" if alert.kind == "DOWN" else "STILL DOWN"
     return f"[churnguard] {prefix} {alert.target}: {alert.reason}"
 
@@ -35,6 +41,31 @@ def details(alert: Alert) -> list[str]:
             "Nothing is wrong: this proves the channel reaches you. No action needed.",
         ]
     lines = [f"Target: {alert.target} ({alert.url})"]
+    if alert.kind == "DEGRADED":
+        return [
+            *lines,
+            f"Degraded since: {_time(alert.at)}",
+            f"Failures: {alert.reason}",
+            f"Last success: {_time(alert.last_success)}",
+            "What to do: the target answers, but not reliably (one replica of several failing, overload, a flaky "
+            "dependency). Check its log and metrics; the monitor will say when it clears.",
+        ]
+    if alert.kind == "CLEARED":
+        return [
+            *lines,
+            f"Cleared at: {_time(alert.at)}",
+            f"Degraded since: {_time(alert.down_since)}",
+            f"Now: {alert.reason}",
+        ]
+    if alert.kind == "MAINTENANCE_ENDED":
+        state = [f"Down since: {_time(alert.down_since)}"] if alert.down_since else []
+        return [
+            *lines,
+            f"Maintenance ended at: {_time(alert.at)}",
+            f"State now: {alert.reason}",
+            *state,
+            "Alerts about this target are on again from now.",
+        ]
     if alert.kind == "RECOVERED":
         lines += [
             f"Recovered at: {_time(alert.at)}",

@@ -5,7 +5,16 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 CHANNELS = ("email", "slack")
-KINDS = ("DOWN", "REMINDER", "RECOVERED", "CHANNEL_FAILING", "CHANNEL_RECOVERED")
+KINDS = (
+    "DOWN",
+    "REMINDER",
+    "RECOVERED",
+    "DEGRADED",
+    "CLEARED",
+    "MAINTENANCE_ENDED",
+    "CHANNEL_FAILING",
+    "CHANNEL_RECOVERED",
+)
 
 
 class MonitorMetrics:
@@ -22,6 +31,12 @@ class MonitorMetrics:
         )
         self.target_up = Gauge(
             "churnguard_monitor_target_up", "1 up, 0 down, -1 not yet known.", ["target"], registry=registry
+        )
+        self.degraded = Gauge(
+            "churnguard_monitor_target_degraded",
+            "1 while too many of the target's recent probes fail without a DOWN.",
+            ["target"],
+            registry=registry,
         )
         self.alerts_sent = Counter(
             "churnguard_monitor_alerts_sent_total", "Alerts delivered.", ["channel", "kind"], registry=registry
@@ -48,6 +63,7 @@ class MonitorMetrics:
         )
         for target in targets:
             self.target_up.labels(target).set(-1)
+            self.degraded.labels(target).set(0)
             self.probe_success.labels(target)
             for result in ("success", "failure"):
                 self.probes.labels(target, result)

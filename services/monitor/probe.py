@@ -9,32 +9,54 @@ from datetime import UTC, datetime
 
 import httpx
 
+from services.monitor.conditions import Answer
 from services.monitor.state import ProbeResult, Target
 
 HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive", "success"}  # success: Prometheus API
 
 
 def probe(client: httpx.Client, target: Target, timeout: float) -> ProbeResult:
-    """200 with a body that says ready (JSON `status`, MLflow's plain `OK`, or a registry read that names a
-    model version) passes; anything else fails."""
+    """The target's conditions decide when it has any; otherwise the default judgement (`judge`)."""
     at = datetime.now(UTC)
+    headers = {"Authorization": f"Bearer {target.bearer_key}"} if target.bearer_key else None
     started = time.perf_counter()
     try:
-        response = client.get(target.url, timeout=timeout)
+        response = client.get(target.url, timeout=timeout, headers=headers)
     except httpx.TimeoutException:
         return ProbeResult(False, f"timeout after {timeout:g} s", time.perf_counter() - started, at)
     except httpx.TransportError as error:
         return ProbeResult(False, transport_reason(error), time.perf_counter() - started, at)
     seconds = time.perf_counter() - started
-    return ProbeResult(*judge(response), seconds, at)
+    verdict = judge_conditions(target, response, seconds) if target.conditions else judge(response)
+    return ProbeResult(*verdict, seconds, at)
+
+
+def judge_conditions(target: Target, response: httpx.Response, seconds: float) -> tuple[bool, str]:
+    """Every condition must hold. The reason names each broken one and what was found; a broken [BODY]
+    condition is prefixed with what the target says it means."""
+    body = _json_or_none(response.text.strip())
+    answer = Answer(response.status_code, body, seconds * 1000)
+    broken = [c for c in target.conditions if c.failure(answer) is not None]
+    if not broken:
+        return True, "ok"
+    reason = "; ".join(str(c.failure(answer)) for c in broken)
+    if target.meaning and any(c.on_body for c in broken):
+        reason = f"{target.meaning}: {reason}"
+    return False, reason
+
+
+def _json_or_none(text: str) -> object:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def judge(response: httpx.Response) -> tuple[bool, str]:
+    """200 with a body that says ready (JSON `status`, MLflow's plain `OK`, or a registry read that names a
+    model version) passes; anything else fails."""
     text = response.text.strip()
-    try:
-        body = json.loads(text) if text else None
-    except ValueError:
-        body = None
+    body = _json_or_none(text)
     if response.status_code != 200:
         return False, f"HTTP {response.status_code}: {summarise(body, text)}"
     if body is None:

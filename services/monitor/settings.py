@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.paths import VAR_DIR
+from services.monitor.push import PushCheck
 
 
 def _comma_list(value: object) -> object:
@@ -71,6 +72,19 @@ class MonitorSettings(AlertChannelSettings):
         default_factory=lambda: ["predictor=http://127.0.0.1:8000/health/ready"],
         description="comma list of URLs, each optionally named: name=url",
     )
+    monitor_config: Path | None = Field(
+        None, description="YAML file of targets with conditions and bearer keys (see deploy/monitor/targets.yml)"
+    )
+    monitor_push_checks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma list of name=PERIOD+GRACE, e.g. weekly-list=7d+6h"
+    )
+    monitor_degraded_ratio: float = Field(
+        0.3, gt=0, le=1, description="this share of the last MONITOR_DEGRADED_WINDOW probes failing is DEGRADED"
+    )
+    monitor_degraded_window: int = Field(10, ge=2, description="probes judged for DEGRADED")
+    monitor_admin_token: SecretStr | None = Field(
+        None, description="bearer token for maintenance windows (and archived lists); unset: no one may pause"
+    )
     monitor_interval_seconds: float = Field(30.0, gt=0, description="seconds between probes of a settled target")
     monitor_timeout_seconds: float = Field(4.0, gt=0)
     monitor_confirm_probes: int = Field(2, ge=0, description="re-probes after a first failure before DOWN")
@@ -98,8 +112,10 @@ class MonitorSettings(AlertChannelSettings):
     )
     monitor_log_level: str = "INFO"
 
-    _targets = field_validator("monitor_targets", mode="before")(_comma_list)
-    _heartbeat = field_validator("monitor_heartbeat_url", mode="before")(_blank_is_unset)
+    _targets = field_validator("monitor_targets", "monitor_push_checks", mode="before")(_comma_list)
+    _optional = field_validator("monitor_heartbeat_url", "monitor_config", "monitor_admin_token", mode="before")(
+        _blank_is_unset
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> MonitorSettings:
@@ -109,6 +125,10 @@ class MonitorSettings(AlertChannelSettings):
             url = target.partition("=")[2] if "=" in target else target
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"MONITOR_TARGETS entry {target!r} is not an http(s) URL")
+        for check in self.monitor_push_checks:
+            PushCheck.parse(check)  # raises with the offending entry named
+        if self.monitor_config is not None and not self.monitor_config.is_file():
+            raise ValueError(f"MONITOR_CONFIG {self.monitor_config} is not a readable file")
         if not self.has_channel and not self.monitor_allow_no_channels:
             raise ValueError(f"{NO_CHANNEL} (or MONITOR_ALLOW_NO_CHANNELS=true to watch without telling anyone)")
         return self

@@ -5,18 +5,33 @@ No I/O here (healthchecks' sendalerts.py idea): the loop probes, persists and de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from services.monitor.conditions import Condition
+
 Status = Literal["unknown", "up", "down"]
-AlertKind = Literal["DOWN", "REMINDER", "RECOVERED", "TEST", "CHANNEL_FAILING", "CHANNEL_RECOVERED"]
+AlertKind = Literal[
+    "DOWN",
+    "REMINDER",
+    "RECOVERED",
+    "DEGRADED",
+    "CLEARED",
+    "MAINTENANCE_ENDED",
+    "TEST",
+    "CHANNEL_FAILING",
+    "CHANNEL_RECOVERED",
+]
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
     url: str
+    conditions: tuple[Condition, ...] = ()  # none: the default judgement of a health endpoint (probe.judge)
+    bearer_key: str | None = field(default=None, repr=False)
+    meaning: str = ""  # what a failed [BODY] condition means, in the alert: "the served model differs from ..."
 
     @classmethod
     def parse(cls, spec: str) -> Target:
@@ -45,6 +60,10 @@ class TargetState:
     last_success: datetime | None = None
     last_reason: str = ""
     last_alert_at: datetime | None = None
+    recent: tuple[bool, ...] = ()  # the last MONITOR_DEGRADED_WINDOW results, True = passed
+    degraded_since: datetime | None = None
+    since: datetime | None = None  # when `status` last changed
+    watched_since: datetime | None = None  # the first probe (uptime counts from here)
 
     @property
     def suspect(self) -> bool:
@@ -72,21 +91,51 @@ class Thresholds:
     failures_to_down: int
     successes_to_recover: int
     repeat: timedelta
+    degraded_ratio: float = 0.3  # this share of the window failing, without a DOWN, is DEGRADED
+    degraded_window: int = 10  # probes; DEGRADED is judged only on a full window
+
+    @property
+    def clear_ratio(self) -> float:
+        """Hysteresis: DEGRADED clears only well below the ratio that raised it, so it cannot flap."""
+        return self.degraded_ratio / 2
 
 
 def observe(
     target: Target, state: TargetState, result: ProbeResult, limits: Thresholds
 ) -> tuple[TargetState, list[Alert]]:
-    """Fold one probe result into the state; return the alerts that flip (or the reminder) calls for."""
+    """Fold one probe result into the state; return the alerts that flip, remind, degrade or clear."""
+    state = replace(
+        state,
+        recent=(*state.recent, result.ok)[-limits.degraded_window :],
+        watched_since=state.watched_since or result.at,
+    )
+    state, alerts = _up_or_down(target, state, result, limits)
+    if state.status == "down":
+        # A DOWN says more than DEGRADED and its RECOVERED closes both: no separate clear.
+        return replace(state, degraded_since=None), alerts
+    return _degraded(target, state, result.at, limits, alerts)
+
+
+def _up_or_down(
+    target: Target, state: TargetState, result: ProbeResult, limits: Thresholds
+) -> tuple[TargetState, list[Alert]]:
     if result.ok:
         state = replace(state, successes=state.successes + 1, failures=0, last_success=result.at)
         if state.status == "down" and state.successes >= limits.successes_to_recover:
             alert = Alert(
                 "RECOVERED", target.name, target.url, state.last_reason, result.at, state.down_since, result.at
             )
-            return TargetState(status="up", successes=state.successes, last_success=result.at), [alert]
+            # The outage's failures must not count towards DEGRADED afterwards.
+            recovered = TargetState(
+                status="up",
+                successes=state.successes,
+                last_success=result.at,
+                since=result.at,
+                watched_since=state.watched_since,
+            )
+            return recovered, [alert]
         if state.status == "unknown":
-            state = replace(state, status="up")
+            state = replace(state, status="up", since=result.at)
         return state, []
 
     state = replace(state, failures=state.failures + 1, successes=0, last_reason=result.reason)
@@ -94,13 +143,33 @@ def observe(
         if state.failures == 1:
             state = replace(state, down_since=result.at)
         if state.failures >= limits.failures_to_down:
-            state = replace(state, status="down", last_alert_at=result.at)
+            state = replace(state, status="down", last_alert_at=result.at, since=state.down_since)
             return state, [_alert("DOWN", target, state, result.at)]
         return state, []
     if state.last_alert_at is not None and result.at - state.last_alert_at >= limits.repeat:
         state = replace(state, last_alert_at=result.at)
         return state, [_alert("REMINDER", target, state, result.at)]
     return state, []
+
+
+def failure_ratio(state: TargetState) -> float:
+    return 0.0 if not state.recent else state.recent.count(False) / len(state.recent)
+
+
+def _degraded(
+    target: Target, state: TargetState, at: datetime, limits: Thresholds, alerts: list[Alert]
+) -> tuple[TargetState, list[Alert]]:
+    ratio = failure_ratio(state)
+    window = f"{state.recent.count(False)} of the last {len(state.recent)} probes failed ({ratio:.0%})"
+    if state.degraded_since is None:
+        if len(state.recent) == limits.degraded_window and ratio >= limits.degraded_ratio:
+            state = replace(state, degraded_since=at)
+            reason = f"{window}; last failure: {state.last_reason}"
+            return state, [*alerts, Alert("DEGRADED", target.name, target.url, reason, at, at, state.last_success)]
+    elif ratio < limits.clear_ratio:
+        cleared = Alert("CLEARED", target.name, target.url, window, at, state.degraded_since, state.last_success)
+        return replace(state, degraded_since=None), [*alerts, cleared]
+    return state, alerts
 
 
 def _alert(kind: AlertKind, target: Target, state: TargetState, at: datetime) -> Alert:

@@ -28,7 +28,11 @@ def state_to_json(state: TargetState) -> dict[str, Any]:
 
 
 def state_from_json(raw: dict[str, Any]) -> TargetState:
-    return TargetState(**_with_times(raw, ("down_since", "last_success", "last_alert_at")))
+    """Files written before a field existed load with its default."""
+    times = _with_times(
+        raw, ("down_since", "last_success", "last_alert_at", "degraded_since", "since", "watched_since")
+    )
+    return TargetState(**{**times, "recent": tuple(raw.get("recent", ()))})
 
 
 def alert_to_json(alert: Alert) -> dict[str, Any]:

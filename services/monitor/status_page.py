@@ -1,0 +1,134 @@
+"""The status page: the same facts as GET /status, as one small HTML page (no JavaScript, no build) that
+reads well on a phone and refreshes itself every 30 seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+REFRESH_SECONDS = 30
+STYLE = """
+body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d2430}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
+.card{background:#fff;border-radius:.6rem;padding:.8rem 1rem;margin:.5rem 0;box-shadow:0 1px 2px #0002}
+.row{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;justify-content:space-between}
+.name{font-weight:600;overflow-wrap:anywhere}.muted{color:#5b6472;font-size:.9rem;overflow-wrap:anywhere}
+.badge{display:inline-block;padding:.1rem .55rem;border-radius:1rem;font-weight:700;font-size:.85rem;color:#fff}
+.UP{background:#1a7f37}.DOWN{background:#cf222e}.DEGRADED{background:#bf8700}.PAUSED{background:#6e7781}
+.UNKNOWN{background:#8c959f}.summary{font-size:1.05rem;font-weight:600}
+table{width:100%;border-collapse:collapse;background:#fff;border-radius:.6rem;overflow:hidden}
+td,th{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #eaecef;vertical-align:top;overflow-wrap:anywhere}
+@media (max-width:40rem){thead{display:none}tr{display:block;border-bottom:1px solid #eaecef}
+td{display:block;border:0;padding:.15rem .6rem}td:first-child{padding-top:.5rem}}
+"""
+
+
+def render(status: dict[str, Any]) -> str:
+    targets = status["targets"]
+    checks = status["push_checks"]
+    states = [entry["state"] for entry in [*targets.values(), *checks.values()]]
+    trouble = sum(1 for state in states if state in ("DOWN", "DEGRADED"))
+    summary = "All systems operational" if trouble == 0 else f"{trouble} of {len(states)} need attention"
+    sections = [
+        f'<p class="summary" id="summary">{escape(summary)}</p>',
+        '<h2>Services</h2><div id="targets">',
+        *(_target_card(name, entry) for name, entry in targets.items()),
+        "</div>",
+    ]
+    if checks:
+        sections += [
+            '<h2>Scheduled jobs</h2><div id="push-checks">',
+            *(_check_card(name, entry) for name, entry in checks.items()),
+            "</div>",
+        ]
+    sections += ["<h2>Recent incidents</h2>", _incidents(status["incidents"]), "<h2>Alert channels</h2>"]
+    sections.append(_channels(status["channels"]))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+<title>churnguard status</title><style>{STYLE}</style></head>
+<body><main>
+<h1>churnguard status</h1>
+{"".join(sections)}
+<p class="muted">Generated {escape(_when(status["generated_at"]))}; refreshes every {REFRESH_SECONDS} s.
+The same as JSON: <a href="/status">/status</a>.</p>
+</main></body></html>
+"""
+
+
+def _target_card(name: str, entry: dict[str, Any]) -> str:
+    return _card(name, entry, f"uptime 24 h {_percent(entry['uptime_24h'])} · 7 d {_percent(entry['uptime_7d'])}")
+
+
+def _check_card(name: str, entry: dict[str, Any]) -> str:
+    ping = _when(entry["last_ping"]) if entry["last_ping"] else "never"
+    return _card(name, entry, f"every {entry['period']} · last ping {ping} · due by {_when(entry['deadline'])}")
+
+
+def _card(name: str, entry: dict[str, Any], facts: str) -> str:
+    state = entry["state"]
+    since = entry["degraded_since"] if state == "DEGRADED" else entry["since"]
+    lines = [f"{state.lower()} since {_when(since)}" if since else "no result yet", facts]
+    if state in ("DOWN", "DEGRADED") and entry["last_reason"]:
+        lines.append(f"reason: {entry['last_reason']}")
+    window = entry["maintenance"]
+    if window:
+        lines.append(f"maintenance until {_when(window['until'])}: {window['reason']}")
+    details = "".join(f'<div class="muted">{escape(line)}</div>' for line in lines)
+    return (
+        f'<div class="card" data-target="{escape(name)}"><div class="row"><span class="name">{escape(name)}</span>'
+        f'<span class="badge {state}">{state}</span></div>{details}</div>'
+    )
+
+
+def _incidents(incidents: list[dict[str, Any]]) -> str:
+    if not incidents:
+        return '<p class="muted" id="incidents">No incidents recorded.</p>'
+    rows = "".join(
+        f"<tr><td>{escape(i['target'])}</td><td>{escape(i['kind'])}</td><td>{escape(_when(i['started']))}</td>"
+        f"<td>{'ongoing, ' if i['ended'] is None else ''}{escape(_duration(i['duration_seconds']))}</td>"
+        f"<td>{escape(i['reason'])}</td></tr>"
+        for i in incidents[:20]
+    )
+    head = "<thead><tr><th>Target</th><th>What</th><th>Started</th><th>Lasted</th><th>Why</th></tr></thead>"
+    return f'<table id="incidents">{head}<tbody>{rows}</tbody></table>'
+
+
+def _channels(channels: dict[str, Any]) -> str:
+    if not channels:
+        return '<p class="muted" id="channels">No alert channel configured: nobody is told of an outage.</p>'
+    cards = "".join(
+        f'<div class="card"><div class="row"><span class="name">{escape(name)}</span>'
+        f'<span class="badge {"UP" if c["up"] else "DOWN"}">{"DELIVERING" if c["up"] else "FAILING"}</span></div>'
+        + (
+            ""
+            if c["up"]
+            else f'<div class="muted">since {escape(_when(c["failing_since"]))}: {escape(c["last_error"])}</div>'
+        )
+        + "</div>"
+        for name, c in channels.items()
+    )
+    return f'<div id="channels">{cards}</div>'
+
+
+def _when(iso: str | None) -> str:
+    return "unknown" if iso is None else datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
