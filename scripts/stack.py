@@ -13,6 +13,7 @@ PREDICTOR_*) pass through and override the stack's defaults.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -136,13 +137,30 @@ def services(s: StackSettings) -> list[Service]:
             f"http://{s.host}:{s.monitor_port}/health",
             defaults={
                 "MONITOR_TARGETS": ",".join(targets),
+                "MONITOR_CONFIG": str(REPO / "deploy" / "monitor" / "targets.yml"),
+                "MONITOR_PREDICTOR_KEY": os.environ.get("PREDICTOR_API_KEYS", "").split(",")[0].strip(),
                 "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
+                "MONITOR_ADMIN_TOKEN": admin_token(s),
                 **alert_defaults,
             },
-            wiring={"MONITOR_PORT": str(s.monitor_port), "MONITOR_HOST": s.host},
+            wiring={
+                "MONITOR_PORT": str(s.monitor_port),
+                "MONITOR_HOST": s.host,
+                "MONITOR_PREDICTOR_URL": predictor_url,
+            },
         )
     )
     return listed
+
+
+def admin_token(s: StackSettings) -> str:
+    """The watchdog's admin token (maintenance windows, archived lists): made once, kept private in var/."""
+    path = s.var_dir / "monitor" / "admin-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
 
 
 def write_prometheus_config(s: StackSettings) -> Path:
@@ -211,6 +229,7 @@ def up(s: StackSettings) -> None:
         pid_file(s, service.name).write_text(str(process.pid))
         wait_healthy(service.health, process, s.start_timeout, log)
         print(f"{service.name:12} up   {service.health}")
+    print(f"status page http://{s.host}:{s.monitor_port}/ (admin token in {s.var_dir / 'monitor' / 'admin-token'})")
     print(f"logs in {s.var_dir / 'log'}; stop with `make down`")
 
 

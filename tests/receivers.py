@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,7 +51,8 @@ class MailBox:
             self._controller = None
 
     def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in list(self.messages)]
+        """Unfolded (RFC 5322): a long subject arrives split over lines, a reader sees one."""
+        return [re.sub(r"\r?\n(?=[ \t])", "", str(m["Subject"])).strip() for m in list(self.messages)]
 
 
 class ReopenableServer:

@@ -32,6 +32,7 @@ class Target:
     conditions: tuple[Condition, ...] = ()  # none: the default judgement of a health endpoint (probe.judge)
     bearer_key: str | None = field(default=None, repr=False)
     meaning: str = ""  # what a failed [BODY] condition means, in the alert: "the served model differs from ..."
+    depends_on: str | None = None  # judged only while this target's last probe passed: one page per outage
 
     @classmethod
     def parse(cls, spec: str) -> Target:

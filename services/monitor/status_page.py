@@ -22,7 +22,8 @@ h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:1.4rem 0 .5r
 table{width:100%;border-collapse:collapse;background:#fff;border-radius:.6rem;overflow:hidden}
 td,th{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #eaecef;vertical-align:top;overflow-wrap:anywhere}
 @media (max-width:40rem){thead{display:none}tr{display:block;border-bottom:1px solid #eaecef}
-td{display:block;border:0;padding:.15rem .6rem}td:first-child{padding-top:.5rem}}
+td{display:block;border:0;padding:.1rem .6rem}
+td:nth-child(-n+2){display:inline-block;font-weight:600;padding-top:.5rem}}
 """
 
 
@@ -71,11 +72,13 @@ def _check_card(name: str, entry: dict[str, Any]) -> str:
 
 def _card(name: str, entry: dict[str, Any], facts: str) -> str:
     state = entry["state"]
-    since = entry["degraded_since"] if state == "DEGRADED" else entry["since"]
+    window = entry["maintenance"]
+    since = {"DEGRADED": entry["degraded_since"], "PAUSED": window and window["started"]}.get(state, entry["since"])
     lines = [f"{state.lower()} since {_when(since)}" if since else "no result yet", facts]
+    if state == "DEGRADED":
+        lines.append(f"failing {entry['failure_ratio']:.0%} of recent probes")
     if state in ("DOWN", "DEGRADED") and entry["last_reason"]:
         lines.append(f"reason: {entry['last_reason']}")
-    window = entry["maintenance"]
     if window:
         lines.append(f"maintenance until {_when(window['until'])}: {window['reason']}")
     details = "".join(f'<div class="muted">{escape(line)}</div>' for line in lines)

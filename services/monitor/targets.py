@@ -5,6 +5,7 @@ optional MONITOR_CONFIG YAML (named targets with Gatus-style conditions and bear
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -15,9 +16,26 @@ from services.monitor.push import PushCheck
 from services.monitor.settings import MonitorSettings
 from services.monitor.state import Target
 
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
 
 class TargetsFileError(ValueError):
     """MONITOR_CONFIG cannot be used; the message names the file and the entry."""
+
+
+def expand(text: str) -> str:
+    """`${NAME}` and `${NAME:-default}` from the environment (as Gatus does), so one file serves
+    docker-compose and `make up` and keys stay out of it. An unset variable without a default is an error."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match[1], match[2]
+        if name in os.environ:
+            return os.environ[name]
+        if default is None:
+            raise TargetsFileError(f"environment variable {name} is not set (or give a default: ${{{name}:-...}})")
+        return default
+
+    return _VARIABLE.sub(value, text)
 
 
 class TargetEntry(BaseModel):
@@ -31,6 +49,7 @@ class TargetEntry(BaseModel):
     bearer_key: str | None = None
     bearer_key_env: str | None = Field(None, description="read the key from this environment variable instead")
     meaning: str = ""
+    depends_on: str | None = Field(None, description="a target whose failure explains this one's: not paged twice")
 
     @field_validator("conditions")
     @classmethod
@@ -49,7 +68,7 @@ class TargetEntry(BaseModel):
             if not key:
                 raise TargetsFileError(f"target {self.name}: environment variable {self.bearer_key_env} is not set")
         conditions = tuple(Condition.parse(text) for text in self.conditions)
-        return Target(self.name, self.url, conditions, key, self.meaning)
+        return Target(self.name, self.url, conditions, key or None, self.meaning, self.depends_on)
 
 
 class TargetsFile(BaseModel):
@@ -60,8 +79,10 @@ class TargetsFile(BaseModel):
 
 def read_targets_file(path: Path) -> list[Target]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(expand(path.read_text(encoding="utf-8"))) or {}
         return [entry.target() for entry in TargetsFile.model_validate(raw).targets]
+    except TargetsFileError as error:
+        raise TargetsFileError(f"MONITOR_CONFIG {path}: {error}") from error
     except (OSError, yaml.YAMLError) as error:
         raise TargetsFileError(f"MONITOR_CONFIG {path}: {error}") from error
     except ValidationError as error:
@@ -80,6 +101,12 @@ def configured_targets(settings: MonitorSettings) -> list[Target]:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise TargetsFileError(f"target names must be unique: {', '.join(duplicates)} appear more than once")
+    known = {t.name for t in targets if t.depends_on is None}
+    for target in targets:
+        if target.depends_on is not None and target.depends_on not in known:
+            raise TargetsFileError(
+                f"target {target.name} depends_on {target.depends_on!r}, which is not a target without depends_on"
+            )
     return targets
 
 

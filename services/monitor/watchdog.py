@@ -156,7 +156,7 @@ class Monitor:
         now = time.monotonic()
         due = [t for t in self.targets if self._next_probe[t.name] <= now]
         results = probe_all(self.probe_fn, self._http, due, self.settings.monitor_timeout_seconds, self.stopping)
-        for target in due:
+        for target in sorted(due, key=lambda t: t.depends_on is not None):  # a parent's result first
             result = results.get(target.name)
             if result is None:  # stopping while a probe was in flight
                 continue
@@ -174,6 +174,11 @@ class Monitor:
         before = self.states[target.name]
         if self.schedule.silenced(before, result, time.monotonic() - self.started):
             log.info("probe failed during start-up grace", extra={"target": target.name, "reason": result.reason})
+            return
+        parent = self.states[target.depends_on] if target.depends_on else None
+        if parent is not None and (parent.status != "up" or parent.failures > 0):
+            # The parent's DOWN already explains this target: judging it too would page twice per outage.
+            log.info("probe not judged: parent failing", extra={"target": target.name, "parent": target.depends_on})
             return
         with self._lock:
             after, alerts = observe(target, before, result, self.limits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,18 +18,27 @@ from tests.receivers import MailBox, ReopenableServer, Webhook, eventually
 
 
 class FakeTarget(ReopenableServer):
-    """A health endpoint the test makes healthy, 503, hanging, not JSON, or gone."""
+    """A health endpoint the test makes healthy, 503, hanging, not JSON, flapping (every third request
+    fails) or gone; and a /model endpoint whose registry block matches or not."""
 
     def __init__(self) -> None:
         self.mode = "healthy"
         self.fail_next = 0
+        self.model_matches = True
         self.hits: list[str] = []
+        self.authorizations: list[str | None] = []
         target = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 target.hits.append(self.path)
+                target.authorizations.append(self.headers.get("Authorization"))
+                if self.path == "/model":
+                    self._send(200, json.dumps({"registry": {"matches": target.model_matches}}).encode())
+                    return
                 mode = target.mode
+                if mode == "flap":
+                    mode = "503" if len(target.hits) % 3 == 0 else "healthy"
                 if target.fail_next > 0:
                     target.fail_next -= 1
                     mode = "503"
@@ -40,6 +50,9 @@ class FakeTarget(ReopenableServer):
                     "503": (503, b'{"status": "not_ready", "failing": ["canary"]}'),
                     "html": (200, b"<html>maintenance</html>"),
                 }[mode]
+                self._send(status, body)
+
+            def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()

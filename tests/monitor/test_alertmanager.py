@@ -117,3 +117,38 @@ def test_an_alert_only_prometheus_knows_reaches_email_and_slack_and_an_outage_th
     assert "PredictorDown" not in str(post)
     [message] = mailbox.messages
     assert "PredictorDown" not in message.as_string()
+
+
+@pytest.mark.slow
+def test_the_documented_amtool_silence_keeps_planned_work_from_paging(
+    alertmanager: str, mailbox: MailBox, webhook: Webhook
+) -> None:
+    """The README's maintenance recipe for Prometheus's side, run as written (matcher on the instance)."""
+    silence = subprocess.run(
+        [
+            "amtool",
+            f"--alertmanager.url={alertmanager}",
+            "silence",
+            "add",
+            'instance=~"test.*"',
+            "--duration=30m",
+            "--author=drill",
+            "--comment=deploy 1.4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert silence.returncode == 0, silence.stderr
+    fire(alertmanager, "MonitorDown")
+    time.sleep(3)
+    assert mailbox.subjects() == [] and webhook.posts == []
+    expire = subprocess.run(
+        ["amtool", f"--alertmanager.url={alertmanager}", "silence", "expire", silence.stdout.strip()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert expire.returncode == 0, expire.stderr
+    fire(alertmanager, "MonitorStuck")  # same instance, so the silence would match it: pages once it expired
+    eventually(lambda: mailbox.subjects() == ["[churnguard] FIRING MonitorStuck"], 30)
