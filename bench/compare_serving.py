@@ -151,7 +151,7 @@ def main() -> int:
             "PREDICTOR_PORT": str(ports["churnguard serve"]),
             "PREDICTOR_API_KEYS": API_KEY,
             "PREDICTOR_CACHE_DIR": str(work / "cache"),
-            "PREDICTOR_AUDIT_DB": str(work / "audit.sqlite3"),
+            "PREDICTOR_AUDIT_URL": f"sqlite:///{work / 'audit.sqlite3'}",
             "PREDICTOR_WORKERS": str(args.workers),
         }
         predictor = spawn([sys.executable, "-m", "services.cli", "serve"], predictor_env, work / "predictor.log")

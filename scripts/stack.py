@@ -84,7 +84,7 @@ def services(s: StackSettings) -> list[Service]:
             f"{predictor_url}/health/ready",
             defaults={
                 "PREDICTOR_CACHE_DIR": str(s.var_dir / "predictor" / "model-cache"),
-                "PREDICTOR_AUDIT_DB": str(s.var_dir / "predictor" / "audit.sqlite3"),
+                "PREDICTOR_AUDIT_URL": f"sqlite:///{s.var_dir / 'predictor' / 'audit.sqlite3'}",
             },
             wiring={"MLFLOW_TRACKING_URI": tracker_url},
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from services.tracker.config import load_config  # noqa: E402
 from services.tracker.experiment import ExperimentOutcome, run_experiment  # noqa: E402
 from services.tracker.registry import promote  # noqa: E402
 from services.tracker.settings import TrackerSettings  # noqa: E402
+from tests.postgres import Postgres
 from tests.support import REPO_ROOT, free_port, start_cli, stop, wait_for_http  # noqa: E402
 
 BASELINE = REPO_ROOT / "experiments" / "baseline.yaml"
@@ -29,6 +31,29 @@ pytest_plugins = ["tests.receivers"]
 class Tracker:
     url: str
     data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Postgres]:
+    """One real PostgreSQL for the session; tests take a fresh database each (`postgres_url`)."""
+    cluster = Postgres()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Postgres, request: pytest.FixtureRequest) -> str:
+    return postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    """A cluster of its own, for a test that stops and starts the database."""
+    cluster = Postgres()
+    cluster.start()
+    yield cluster
+    cluster.remove()
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +119,7 @@ def new_predictor_process(tracker_url: str, directory: Path) -> PredictorProcess
         "MLFLOW_TRACKING_URI": tracker_url,
         "PREDICTOR_PORT": str(port),
         "PREDICTOR_CACHE_DIR": str(directory / "cache"),
-        "PREDICTOR_AUDIT_DB": str(directory / "audit.sqlite3"),
+        "PREDICTOR_AUDIT_URL": f"sqlite:///{directory / 'audit.sqlite3'}",
         "PREDICTOR_READY_CACHE_SECONDS": "0",
         "PREDICTOR_RETRY_SECONDS": "0.5",
     }

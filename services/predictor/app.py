@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 
 from services.predictor.audit import AuditLog
+from services.predictor.audit_backend import open_backend
 from services.predictor.auth import ApiKeyGuard
 from services.predictor.deps import Services
 from services.predictor.errors import install_error_handlers
@@ -25,6 +27,8 @@ from services.predictor.routes import health, model, ops, predict
 from services.predictor.settings import PredictorSettings
 from services.predictor.validation import FAILURE_FIELDS
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: PredictorSettings, registry: CollectorRegistry | None = None) -> FastAPI:
     """A fully wired app; nothing loads until the lifespan starts."""
@@ -32,13 +36,21 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         registry or CollectorRegistry(), multiprocess=settings.prometheus_multiproc_dir is not None
     )
     store = ModelStore(settings, metrics)
-    audit = AuditLog(settings.audit_db, settings.audit_flush_seconds)
+    if settings.audit_db is not None and not settings.audit_url:
+        log.warning("PREDICTOR_AUDIT_DB is deprecated: set PREDICTOR_AUDIT_URL=sqlite:///%s instead", settings.audit_db)
+    audit = AuditLog(
+        open_backend(settings.audit_location, settings.audit_durable),
+        flush_seconds=settings.audit_flush_seconds,
+        durable=settings.audit_durable,
+        max_pending=settings.audit_max_pending,
+        retention_days=settings.audit_retention_days,
+    )
     services = Services(
         settings=settings,
         metrics=metrics,
         store=store,
         audit=audit,
-        predictions=PredictionService(store, audit, metrics),
+        predictions=PredictionService(store, audit, metrics, settings.audit_commit_timeout_seconds),
         readiness=Readiness(store, audit, metrics, settings),
     )
 
@@ -64,7 +76,9 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
-    app.state.guard = ApiKeyGuard([key.get_secret_value() for key in settings.api_keys])
+    app.state.guard = ApiKeyGuard(
+        [key.get_secret_value() for key in settings.api_keys], [key.get_secret_value() for key in settings.admin_keys]
+    )
     install_error_handlers(app)
     routers = [module.router for module in (predict, model, ops, health)]
     for router in routers:

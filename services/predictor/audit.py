@@ -1,72 +1,49 @@
-"""Durable audit log of every prediction (SQLite, WAL), written in batches off the request path.
+"""The audit log of every prediction, written off the request path by one writer thread.
 
-Records wait in memory until a background thread commits them; a failed commit keeps them pending
-(never dropped) and marks the log unhealthy, which readiness reports and /predict refuses on.
-`close()` flushes everything, so a clean shutdown (SIGTERM) loses nothing.
+Two modes, one writer:
+- durable (PREDICTOR_AUDIT_DURABLE): a request waits until its record is committed; the writer commits
+  everything waiting at once (group commit), so a SIGKILL never loses an answered prediction;
+- batched: records are committed every PREDICTOR_AUDIT_FLUSH_SECONDS; `close()` flushes (SIGTERM loses
+  nothing, SIGKILL may lose the last fraction of a second).
+A failed commit keeps the records pending (never dropped) and marks the log unhealthy, which readiness
+reports. Pending records are bounded: past PREDICTOR_AUDIT_MAX_PENDING a prediction is refused (503),
+never answered without a record. Records older than PREDICTOR_AUDIT_RETENTION_DAYS are removed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
-from itertools import islice
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from msgspec import Struct
-from msgspec.json import Encoder
 
 from services.common.customer import ID_FIELD
+from services.predictor.audit_backend import AuditBackend, AuditStoreError
+from services.predictor.audit_record import AuditRecord, as_response, canonical_input
 
 log = logging.getLogger(__name__)
-WRITE_SLICE = 200  # audit rows built and inserted between two GIL hand-overs (~1 ms of work)
-_SORTED_JSON = Encoder(order="sorted")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (
-    prediction_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    model_name TEXT NOT NULL,
-    model_version TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    input_sha256 TEXT NOT NULL,
-    churn_probability REAL NOT NULL,
-    churn INTEGER NOT NULL,
-    api_key_id TEXT
-);
-CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
-"""
-COLUMNS = (
-    "prediction_id, created_at, customer_id, model_name, model_version, run_id, "
-    "input_sha256, churn_probability, churn, api_key_id"
-)
+PURGE_EVERY_SECONDS = 3600.0
+PURGE_SLICE = 10_000  # records deleted per transaction: retention never holds the writer long
 
 
-class AuditRecord(NamedTuple):
-    """One row; a tuple already, so writing 10,000 costs no conversion."""
+class AuditUnavailable(RuntimeError):
+    """The log cannot answer now (database down): a lookup gets 503, never a 404."""
 
-    prediction_id: str
-    created_at: str
-    customer_id: str
-    model_name: str
-    model_version: str
-    run_id: str
-    input_sha256: str
-    churn_probability: float
-    churn: bool
-    api_key_id: str | None
+
+class AuditBacklog(RuntimeError):
+    """Too many records wait for the database: predictions are refused rather than answered unrecorded."""
 
 
 class AuditBatch(NamedTuple):
     """The predictions of one request, kept as given until written: the writer thread builds the rows,
-    formats the time and hashes the inputs, so a request does not pay for that before it answers."""
+    formats the time and encodes the inputs, so a request does not pay for that before it answers."""
 
     created_at: float  # time.time()
     model_name: str
@@ -77,6 +54,9 @@ class AuditBatch(NamedTuple):
     prediction_ids: Sequence[str]
     probabilities: Sequence[float]
     inputs: Sequence[Struct]  # the validated records
+    warnings: Mapping[int, list[str]]  # index -> out-of-profile fields (most records have none)
+    request_id: str | None
+    committed: Future[None] | None = None  # durable mode: resolved once the batch is committed
 
     @property
     def size(self) -> int:
@@ -84,7 +64,11 @@ class AuditBatch(NamedTuple):
 
     def records(self) -> Iterator[AuditRecord]:
         created_at = datetime.fromtimestamp(self.created_at, UTC).isoformat(timespec="microseconds")
-        for prediction_id, probability, row in zip(self.prediction_ids, self.probabilities, self.inputs, strict=True):
+        for index, (prediction_id, probability, row) in enumerate(
+            zip(self.prediction_ids, self.probabilities, self.inputs, strict=True)
+        ):
+            canonical = canonical_input(row)
+            warnings = self.warnings.get(index)
             yield AuditRecord(
                 prediction_id,
                 created_at,
@@ -92,10 +76,14 @@ class AuditBatch(NamedTuple):
                 self.model_name,
                 self.model_version,
                 self.run_id,
-                input_sha256(row),
+                sha256(canonical).hexdigest(),
                 probability,
                 probability >= self.threshold,
                 self.api_key_id,
+                self.threshold,
+                None if warnings is None else json.dumps(warnings),
+                self.request_id,
+                canonical.decode(),
             )
 
     def find(self, prediction_id: str) -> AuditRecord | None:
@@ -105,30 +93,41 @@ class AuditBatch(NamedTuple):
         return None
 
 
-def input_sha256(row: Struct) -> str:
-    """The canonical hash of a validated record: sha256 of its compact JSON with sorted keys."""
-    return sha256(_SORTED_JSON.encode(row)).hexdigest()
-
-
 class AuditLog:
-    """Batched, durable writer plus lookups; one per process (several processes may share the file)."""
+    """The writer thread and lookups; one per process (several processes and replicas may share a log)."""
 
-    def __init__(self, path: Path, flush_seconds: float) -> None:
-        self.path = path
+    def __init__(
+        self,
+        backend: AuditBackend,
+        flush_seconds: float,
+        durable: bool,
+        max_pending: int,
+        retention_days: int,
+    ) -> None:
+        self.backend = backend
         self.flush_seconds = flush_seconds
+        self.durable = durable
+        self.max_pending = max_pending
+        self.retention = timedelta(days=retention_days)
         self.last_error: str | None = None
         self._pending: list[AuditBatch] = []
+        self._pending_count = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_purge = 0.0
+
+    @property
+    def description(self) -> str:
+        return self.backend.description
 
     def open(self) -> None:
-        """Check the file now (a failure is recorded, not raised: readiness reports it); start the writer."""
+        """Prepare the schema now (a failure is recorded, not raised: readiness reports it); start the writer."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            self._record_failure(f"cannot create {self.path.parent}: {error}")
+            self.backend.prepare()
+        except AuditStoreError as error:
+            self._record_failure(str(error))
         self.check_writable()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
@@ -140,68 +139,80 @@ class AuditLog:
     @property
     def pending(self) -> int:
         """Predictions not yet committed."""
-        with self._lock:
-            return sum(batch.size for batch in self._pending)
+        return self._pending_count
 
     def submit(self, batch: AuditBatch) -> None:
+        """Queue a request's records; AuditBacklog when the bound would be passed (nothing is queued then)."""
         with self._lock:
+            if self._pending_count + batch.size > self.max_pending:
+                raise AuditBacklog(
+                    f"{self._pending_count} audit records wait for the database ({self.last_error or 'slow'}); "
+                    f"the bound is {self.max_pending}"
+                )
             self._pending.append(batch)
+            self._pending_count += batch.size
+        if self.durable:
+            self._wake.set()
 
-    def flush(self) -> None:
-        """Commit everything pending now; on failure keep it pending and remember why."""
+    def flush(self) -> bool:
+        """Commit everything pending now, in one transaction; on failure keep it pending and remember why."""
         with self._lock:
             batches, self._pending = self._pending, []
         if not batches:
-            return
+            return True
         try:
-            records = (record for batch in batches for record in batch.records())
-            with self._connect() as connection:  # one transaction, written in slices
-                while chunk := list(islice(records, WRITE_SLICE)):
-                    connection.executemany(
-                        f"INSERT OR IGNORE INTO predictions ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", chunk
-                    )
-                    # Building rows holds the GIL; yield it between slices so requests are not kept
-                    # waiting for the interpreter's 5 ms switch interval.
-                    time.sleep(0)
-        except (OSError, sqlite3.Error) as error:
+            self.backend.insert([record for batch in batches for record in batch.records()])
+        except AuditStoreError as error:
             with self._lock:
                 self._pending[:0] = batches
-            self._record_failure(f"audit write failed: {error}")
-            return
+            self._record_failure(str(error))
+            return False
+        with self._lock:
+            self._pending_count -= sum(batch.size for batch in batches)
         self.last_error = None
+        for batch in batches:
+            if batch.committed is not None and batch.committed.set_running_or_notify_cancel():
+                batch.committed.set_result(None)  # a waiter that gave up (503) cancelled its future
+        return True
 
     def check_writable(self) -> str | None:
-        """A real write to the file, now; returns the failure (also kept as `last_error`) or None."""
+        """A real write to the log, now; returns the failure (also kept as `last_error`) or None."""
         try:
-            with self._connect() as connection:
-                connection.execute(
-                    "INSERT OR REPLACE INTO writability_probe (id, checked_at) VALUES (1, ?)", (time.time(),)
-                )
-        except (OSError, sqlite3.Error) as error:
-            self._record_failure(f"audit log not writable: {error}")
+            self.backend.check_writable()
+        except AuditStoreError as error:
+            self._record_failure(str(error))
             return self.last_error
         if self.pending == 0:
             self.last_error = None
         return self.last_error
 
     def get(self, prediction_id: str) -> dict[str, Any] | None:
-        """One record by id, including any not yet committed."""
-        self.flush()
+        """One record by id, including any not yet committed; AuditUnavailable when the log cannot say."""
         with self._lock:
             batches = list(self._pending)
         for batch in batches:
             record = batch.find(prediction_id)
             if record is not None:
-                return _as_dict(record)
+                return as_response(record._asdict())
         try:
-            with self._connect() as connection:
-                connection.row_factory = sqlite3.Row
-                row = connection.execute(
-                    f"SELECT {COLUMNS} FROM predictions WHERE prediction_id = ?", (prediction_id,)
-                ).fetchone()
-        except sqlite3.Error:
-            return None
-        return None if row is None else {**dict(row), "churn": bool(row["churn"])}
+            row = self.backend.fetch(prediction_id)
+        except AuditStoreError as error:
+            raise AuditUnavailable(str(error)) from error
+        return None if row is None else as_response(row)
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Remove records older than the retention period, a slice at a time; the number removed."""
+        cutoff = ((now or datetime.now(UTC)) - self.retention).isoformat(timespec="microseconds")
+        removed = 0
+        while True:
+            count = self.backend.purge(cutoff, PURGE_SLICE)
+            removed += count
+            if count < PURGE_SLICE:
+                break
+            time.sleep(0)
+        if removed:
+            log.info("audit records past retention removed", extra={"count": removed, "before": cutoff})
+        return removed
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the writer and flush what is left (called on shutdown)."""
@@ -211,33 +222,32 @@ class AuditLog:
             self._thread.join(timeout)
         self.flush()
         if self._pending:
-            log.error("audit records could not be written at shutdown", extra={"count": len(self._pending)})
+            log.error("audit records could not be written at shutdown", extra={"count": self.pending})
+        self.backend.close()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
-            self.flush()
+            try:
+                if not self.flush():
+                    self._stopping.wait(self.flush_seconds)  # the database is failing: retry, do not spin
+                self._maybe_purge()
+            except Exception:  # noqa: BLE001 - the writer must outlive any bug: records wait, readiness tells
+                log.exception("audit writer error")
+                self._record_failure("audit writer error (see the log)")
+                self._stopping.wait(self.flush_seconds)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A short-lived connection in one transaction: committed on success, rolled back on error."""
-        connection = sqlite3.connect(self.path, timeout=10)
+    def _maybe_purge(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
         try:
-            # WAL: readers never block the writer; NORMAL sync survives a killed process.
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(SCHEMA)  # cheap when present; recreates a lost file's tables
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+            self.purge_expired()
+        except AuditStoreError as error:
+            log.error("audit retention failed", extra={"error": str(error)})
 
     def _record_failure(self, message: str) -> None:
         if message != self.last_error:
             log.error("audit log failure", extra={"error": message, "pending": self.pending})
         self.last_error = message
-
-
-def _as_dict(record: AuditRecord) -> dict[str, Any]:
-    return {**record._asdict(), "churn": bool(record.churn)}

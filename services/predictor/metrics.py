@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+if TYPE_CHECKING:
+    from services.predictor.audit import AuditLog
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -92,7 +95,37 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="liveall",
         )
+        # Every worker sees the same log and disk: one series, the live workers' max.
+        self.audit_bytes = Gauge(
+            "churnguard_audit_log_bytes",
+            "Size of the audit log (SQLite file and WAL, or the PostgreSQL table).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.audit_disk_free = Gauge(
+            "churnguard_audit_disk_free_bytes",
+            "Free space on the file system of a SQLite audit log.",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.audit_disk_size = Gauge(
+            "churnguard_audit_disk_size_bytes",
+            "Size of the file system of a SQLite audit log.",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         self._model_labels: tuple[str, str, str] | None = None
+
+    def show_audit(self, audit: AuditLog) -> None:
+        """Read at scrape time: cheap (a stat and a statvfs, or one size query)."""
+        self.audit_pending.set(audit.pending)
+        size = audit.backend.size_bytes()
+        if size is not None:
+            self.audit_bytes.set(size)
+        usage = audit.backend.disk_usage()
+        if usage is not None:
+            self.audit_disk_free.set(usage[0])
+            self.audit_disk_size.set(usage[1])
 
     def pre_create(
         self,

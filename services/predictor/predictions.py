@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from msgspec.structs import astuple
@@ -12,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.common.customer import ID_FIELD, CustomerRecord
 from services.common.frame import Columns
 from services.common.ids import new_ids
-from services.predictor.audit import AuditBatch, AuditLog
+from services.predictor.audit import AuditBacklog, AuditBatch, AuditLog
 from services.predictor.errors import ApiError
 from services.predictor.metrics import PredictorMetrics
 from services.predictor.model_store import ModelStore
@@ -27,28 +29,47 @@ Answer = dict[str, Any]
 class PredictionService:
     """The one place that turns records into traceable predictions."""
 
-    def __init__(self, store: ModelStore, audit: AuditLog, metrics: PredictorMetrics) -> None:
+    def __init__(
+        self, store: ModelStore, audit: AuditLog, metrics: PredictorMetrics, commit_timeout: float = 5.0
+    ) -> None:
         self.store, self.audit, self.metrics = store, audit, metrics
+        self.commit_timeout = commit_timeout
 
     def serving_model(self) -> ServedModel:
-        """The model this request will use from start to finish; 503 when none or when unauditable."""
+        """The model this request will use from start to finish; 503 when none, or when a durable log
+        cannot commit (the answer would have to wait for a database that is down)."""
         model = self.store.current
         if model is None:
             raise ApiError(503, "no_model", f"no model loaded yet: {self.store.last_error or 'loading'}")
-        if not self.audit.healthy:
+        if self.audit.durable and not self.audit.healthy:
             # Traceability is the contract: no prediction that cannot be audited.
             raise ApiError(503, "audit_unavailable", f"predictions refused: {self.audit.last_error}")
         return model
 
-    async def predict(self, rows: Sequence[Row], api_key_id: str | None) -> tuple[list[Answer], ServedModel]:
-        """Rows are validated records (see validation.py), scored by column."""
+    async def predict(
+        self, rows: Sequence[Row], api_key_id: str | None, request_id: str | None = None
+    ) -> tuple[list[Answer], ServedModel]:
+        """Rows are validated records (see validation.py), scored by column; in durable mode the answers
+        return only once their audit records are committed."""
         model = self.serving_model()
         columns = dict(zip(FIELD_NAMES, zip(*map(astuple, rows), strict=True), strict=True))
         if model.scorer.inline:
             probabilities = model.probabilities(columns)
         else:
             probabilities = await run_in_threadpool(model.probabilities, columns)
-        return self._answers(model, rows, columns, probabilities, api_key_id), model
+        committed: Future[None] | None = Future() if self.audit.durable else None
+        answers = self._answers(model, rows, columns, probabilities, api_key_id, request_id, committed)
+        if committed is not None:
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(committed), self.commit_timeout)
+            except TimeoutError as error:
+                raise ApiError(
+                    503,
+                    "audit_unavailable",
+                    f"the audit record was not committed within {self.commit_timeout:g} s: "
+                    f"{self.audit.last_error or 'database slow'}; nothing was answered",
+                ) from error
+        return answers, model
 
     def _answers(
         self,
@@ -57,6 +78,8 @@ class PredictionService:
         columns: Columns,
         probabilities: list[float],
         api_key_id: str | None,
+        request_id: str | None,
+        committed: Future[None] | None,
     ) -> list[Answer]:
         reference, threshold = model.reference, model.threshold
         prediction_ids = new_ids(len(probabilities))
@@ -75,24 +98,30 @@ class PredictionService:
                 prediction_ids, columns[ID_FIELD], probabilities, strict=True
             )
         ]
+        flagged: dict[int, list[str]] = {}
         for index, warnings in model.profile_warnings(columns).items():
-            items[index]["warnings"] = [warning.field for warning in warnings]
+            items[index]["warnings"] = flagged[index] = [warning.field for warning in warnings]
             items[index]["warning_details"] = [warning.as_dict() for warning in warnings]
             for warning in warnings:
                 self.metrics.out_of_profile.labels(warning.field).inc()
-        self.audit.submit(
-            AuditBatch(
-                time.time(),
-                reference["name"],
-                reference["version"],
-                reference["run_id"],
-                api_key_id,
-                threshold,
-                prediction_ids,
-                probabilities,
-                rows,
-            )
+        batch = AuditBatch(
+            time.time(),
+            reference["name"],
+            reference["version"],
+            reference["run_id"],
+            api_key_id,
+            threshold,
+            prediction_ids,
+            probabilities,
+            rows,
+            flagged,
+            request_id,
+            committed,
         )
+        try:
+            self.audit.submit(batch)
+        except AuditBacklog as error:
+            raise ApiError(503, "audit_unavailable", f"predictions refused: {error}") from error
         self.metrics.observe_probabilities(probabilities)
         self.metrics.count_predictions(reference["version"], len(items))
         return items

@@ -77,5 +77,9 @@ class Readiness:
     def _audit_log(self) -> CheckResult:
         failure = self.audit.check_writable()
         if failure is not None:
-            return {"ok": False, "detail": failure, "pending": self.audit.pending}
-        return {"ok": True, "detail": str(self.audit.path), "pending": self.audit.pending}
+            return {
+                "ok": False,
+                "detail": f"audit log {self.audit.description}: {failure}",
+                "pending": self.audit.pending,
+            }
+        return {"ok": True, "detail": self.audit.description, "pending": self.audit.pending}

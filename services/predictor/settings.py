@@ -27,8 +27,21 @@ class PredictorSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     cache_dir: Path = VAR_DIR / "predictor" / "model-cache"
-    audit_db: Path = VAR_DIR / "predictor" / "audit.sqlite3"
-    audit_flush_seconds: float = Field(0.2, gt=0, le=10)
+    audit_url: str | None = Field(
+        None, description="sqlite:///PATH (default: var/predictor/audit.sqlite3) or postgresql://USER:PASSWORD@HOST/DB"
+    )
+    audit_db: Path | None = Field(None, description="deprecated: PREDICTOR_AUDIT_URL=sqlite:///PATH replaces it")
+    audit_durable: bool = Field(True, description="answer only after the audit record is committed (group commit)")
+    audit_flush_seconds: float = Field(0.2, gt=0, le=10, description="batched mode: commit this often")
+    audit_max_pending: int = Field(
+        100_000, ge=1, description="records waiting for the database before predictions are refused (503)"
+    )
+    audit_commit_timeout_seconds: float = Field(5.0, gt=0, description="durable mode: longest wait for a commit")
+    audit_retention_days: int = Field(400, ge=1, description="older audit records are removed")
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="keys for /admin/reload, GET /predictions/{id}, POST /outcomes; unset: PREDICTOR_API_KEYS",
+    )
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     retry_seconds: float = Field(5.0, gt=0)
     poll_seconds: float = Field(30.0, ge=0, description="how often to follow MODEL_URI; 0 turns polling off")
@@ -41,7 +54,19 @@ class PredictorSettings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @field_validator("api_keys", mode="before")
+    @property
+    def audit_location(self) -> str:
+        """PREDICTOR_AUDIT_URL, else the deprecated PREDICTOR_AUDIT_DB, else the embedded SQLite file."""
+        if self.audit_url:
+            return self.audit_url
+        return f"sqlite:///{self.audit_db or VAR_DIR / 'predictor' / 'audit.sqlite3'}"
+
+    @field_validator("audit_url", mode="before")
+    @classmethod
+    def _blank_url(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

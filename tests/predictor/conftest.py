@@ -56,7 +56,7 @@ def make_settings(tracker_url: str, directory: Path, **overrides: Any) -> Predic
     values: dict[str, Any] = {
         "mlflow_tracking_uri": tracker_url,
         "cache_dir": directory / "cache",
-        "audit_db": directory / "audit.sqlite3",
+        "audit_url": f"sqlite:///{directory / 'audit.sqlite3'}",
         "ready_cache_seconds": 0,
         "retry_seconds": 0.2,
         "audit_flush_seconds": 0.05,

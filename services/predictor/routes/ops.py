@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.predictor.auth import ApiKeyDep
+from services.predictor.audit import AuditUnavailable
+from services.predictor.auth import AdminKeyDep
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.errors import ApiError
 
@@ -14,11 +15,20 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get(
-    "/predictions/{prediction_id}", responses={401: {"description": "API key"}, 404: {"description": "unknown id"}}
+    "/predictions/{prediction_id}",
+    responses={
+        401: {"description": "API key"},
+        403: {"description": "a scoring key where an admin key is needed"},
+        404: {"description": "unknown id"},
+        503: {"description": "the audit log cannot be read now"},
+    },
 )
-async def prediction_record(prediction_id: str, services: ServicesDep, _: ApiKeyDep) -> Response:
-    """The audit record of one prediction."""
-    record = await run_in_threadpool(services.audit.get, prediction_id)
+async def prediction_record(prediction_id: str, services: ServicesDep, _: AdminKeyDep) -> Response:
+    """The audit record of one prediction: the validated input, the model version, the answer."""
+    try:
+        record = await run_in_threadpool(services.audit.get, prediction_id)
+    except AuditUnavailable as error:
+        raise ApiError(503, "audit_unavailable", f"the audit log cannot be read now: {error}") from error
     if record is None:
         raise ApiError(404, "not_found", f"no prediction {prediction_id!r} in the audit log")
     return json_response(record)
@@ -27,7 +37,7 @@ async def prediction_record(prediction_id: str, services: ServicesDep, _: ApiKey
 @router.post(
     "/admin/reload", responses={409: {"description": "candidate refused"}, 503: {"description": "registry unreachable"}}
 )
-async def reload_model(services: ServicesDep, _: ApiKeyDep) -> Response:
+async def reload_model(services: ServicesDep, _: AdminKeyDep) -> Response:
     """Load the version MODEL_URI points at now; swap only if it passes its checks."""
     result = await run_in_threadpool(services.store.reload)
     model = services.store.current
@@ -44,5 +54,5 @@ async def reload_model(services: ServicesDep, _: ApiKeyDep) -> Response:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format."""
-    services.metrics.audit_pending.set(services.audit.pending)
+    services.metrics.show_audit(services.audit)
     return Response(services.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

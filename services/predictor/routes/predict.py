@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.predictor.auth import authenticate
 from services.predictor.body import read_json_body
 from services.predictor.deps import Services, get_services_now, json_response
-from services.predictor.errors import ApiError
+from services.predictor.errors import ApiError, request_id_of
 from services.predictor.openapi import PREDICT_ERRORS, batch_schema, json_body, record_schema
 from services.predictor.validation import failure_fields, parse_batch, parse_record
 
@@ -36,7 +36,7 @@ async def predict(request: Request) -> Response:
     """Score one customer; the answer names the model version that produced it."""
     # Hot path: no dependency injection (FastAPI's resolver costs ~20 us per request here).
     services, api_key_id, row = await _read_valid(request, parse_record)
-    answers, _ = await services.predictions.predict([row], api_key_id)
+    answers, _ = await services.predictions.predict([row], api_key_id, request_id_of(request))
     return json_response(answers[0])
 
 
@@ -44,7 +44,7 @@ async def predict(request: Request) -> Response:
 async def predict_batch(request: Request) -> Response:
     """Score 1..10,000 customers; any invalid record rejects the whole batch with every problem named."""
     services, api_key_id, rows = await _read_valid(request, parse_batch)
-    answers, model = await services.predictions.predict(rows, api_key_id)
+    answers, model = await services.predictions.predict(rows, api_key_id, request_id_of(request))
     return json_response({"predictions": answers, "model": model.reference})
 
 
