@@ -69,6 +69,18 @@ def _rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from services.predictor.replay import replay
+    from services.predictor.settings import PredictorSettings
+
+    settings = PredictorSettings()
+    if args.audit_url:
+        settings = settings.model_copy(update={"audit_url": args.audit_url})
+    result = replay(args.prediction_id, settings)
+    print("\n".join(result.lines))
+    return EXIT_OK if result.reproduced else EXIT_REFUSED
+
+
 def _push_to_predictors() -> None:
     """Each predictor in CHURNGUARD_PREDICTOR_URLS reloads now and says what it serves."""
     from services.tracker.predictor_push import push_reload
@@ -184,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument(
         "action", nargs="?", choices=["test-alert"], help="test-alert: one test message through each channel"
     )
+    replay = command(
+        "replay", _replay, "Re-score a recorded prediction with its recorded model version (exit 0: reproduced)."
+    )
+    replay.add_argument("prediction_id")
+    replay.add_argument("--audit-url", help="the audit log (default: PREDICTOR_AUDIT_URL, as the predictor)")
     command("mailcatcher", _mailcatcher, "Development SMTP server with a web page showing received alerts.")
 
     weekly = command("weekly-list", _weekly_list, "Score a customer CSV and write the ranked call list.")

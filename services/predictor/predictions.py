@@ -26,6 +26,11 @@ FIELD_NAMES = tuple(CustomerRecord.model_fields)  # the order of the rows' field
 Answer = dict[str, Any]
 
 
+def columns_of(rows: Sequence[Row]) -> Columns:
+    """Validated rows as columns, the form every scorer takes."""
+    return dict(zip(FIELD_NAMES, zip(*map(astuple, rows), strict=True), strict=True))
+
+
 class PredictionService:
     """The one place that turns records into traceable predictions."""
 
@@ -52,7 +57,7 @@ class PredictionService:
         """Rows are validated records (see validation.py), scored by column; in durable mode the answers
         return only once their audit records are committed."""
         model = self.serving_model()
-        columns = dict(zip(FIELD_NAMES, zip(*map(astuple, rows), strict=True), strict=True))
+        columns = columns_of(rows)
         if model.scorer.inline:
             probabilities = model.probabilities(columns)
         else:
