@@ -42,8 +42,8 @@ class SqliteBackend:
     def __init__(self, path: Path, durable: bool) -> None:
         self.path = path
         self.description = f"sqlite:///{path}"
-        # Durable: the WAL is synced at each (group) commit, so a power cut keeps answered predictions too.
-        # Otherwise NORMAL: a killed process loses nothing committed; a power cut may lose the last commits.
+        # Durable: the WAL is synced at each (group) commit, so even a power cut keeps an answered prediction.
+        # Batched: NORMAL; a killed process loses nothing committed, a power cut may lose the last commits.
         self.synchronous = "FULL" if durable else "NORMAL"
         self._writer: sqlite3.Connection | None = None
         self._writer_inode: int | None = None

@@ -47,7 +47,7 @@ def test_batched_predictions_wait_up_to_the_bound_then_503_and_nothing_is_lost(
 def test_durable_predictions_are_refused_while_the_database_is_down(
     start_app: AppFactory, own_postgres: Postgres
 ) -> None:
-    client = start_app(audit_url=own_postgres.url, audit_commit_timeout_seconds=2)
+    client = start_app(audit_url=own_postgres.url, audit_durable=True, audit_commit_timeout_seconds=2)
     assert client.post("/predict", json=record()).status_code == 200
     own_postgres.stop()
     statuses = [client.post("/predict", json=record()).status_code for _ in range(5)]
@@ -58,8 +58,8 @@ def test_durable_predictions_are_refused_while_the_database_is_down(
 
 
 def test_replicas_sharing_a_log_find_every_prediction_by_id(start_app: AppFactory, postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    first = start_app(audit_url=postgres_url, directory=tmp_path / "a")
-    second = start_app(audit_url=postgres_url, directory=tmp_path / "b")
+    first = start_app(audit_url=postgres_url, audit_durable=True, directory=tmp_path / "a")
+    second = start_app(audit_url=postgres_url, audit_durable=True, directory=tmp_path / "b")
     made_by_first = first.post("/predict/batch", json={"customers": [record()] * 20}).json()["predictions"]
     made_by_second = second.post("/predict", json=record()).json()
     for prediction in [*made_by_first, made_by_second]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,15 +58,23 @@ def test_ready_is_503_when_the_canary_is_over_its_time_budget(start_app: AppFact
     assert "budget" in body["checks"]["canary"]["detail"]
 
 
-def test_ready_and_predict_are_503_when_the_audit_log_is_not_writable(start_app: AppFactory, tmp_path: Path) -> None:
-    client = start_app(directory=tmp_path)
+@pytest.mark.parametrize("durable", [True, False])
+def test_ready_is_503_and_predictions_refused_when_the_audit_log_is_not_writable(
+    start_app: AppFactory, tmp_path: Path, durable: bool
+) -> None:
+    """Durable: refused at once. Batched: answered while the records can wait (the bound), then refused."""
+    client = start_app(directory=tmp_path, audit_durable=durable, audit_max_pending=3)
     assert client.post("/predict", json=record()).status_code == 200
+    time.sleep(0.2)  # committed
     audit_db = tmp_path / "audit.sqlite3"
     for leftover in tmp_path.glob("audit.sqlite3*"):
         leftover.unlink()
     audit_db.mkdir()  # the path now cannot be opened as a database: as good as a lost disk
     ready = client.get("/health/ready")
     assert ready.status_code == 503 and ready.json()["failing"] == ["audit_log"]
+    assert "audit log sqlite:///" in ready.json()["checks"]["audit_log"]["detail"]
+    statuses = [client.post("/predict", json=record()).status_code for _ in range(5)]
+    assert statuses == ([503] * 5 if durable else [200, 200, 200, 503, 503])
     refused = client.post("/predict", json=record())
     assert refused.status_code == 503 and refused.json()["error"] == "audit_unavailable"
     shutil.rmtree(audit_db)  # the disk comes back: the service recovers by itself

@@ -34,7 +34,7 @@ def test_a_prediction_is_reproduced_and_an_altered_one_is_not(
     start_app: AppFactory, tracker: Tracker, tmp_path: Path
 ) -> None:
     path = tmp_path / "audit.sqlite3"
-    client = start_app(audit_url=f"sqlite:///{path}")
+    client = start_app(audit_url=f"sqlite:///{path}", audit_durable=True)
     answer = client.post("/predict", json=record(tenure=70, Contract="Two year")).json()
     done = replay(answer["prediction_id"], f"sqlite:///{path}", tracker)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -67,7 +67,7 @@ def test_a_prediction_is_reproduced_and_an_altered_one_is_not(
 
 
 def test_replay_reads_a_postgresql_log(start_app: AppFactory, tracker: Tracker, postgres_url: str) -> None:
-    client = start_app(audit_url=postgres_url)
+    client = start_app(audit_url=postgres_url, audit_durable=True)
     answer = client.post("/predict/batch", json={"customers": [record(), record(tenure=3)]}).json()
     done = replay(answer["predictions"][1]["prediction_id"], postgres_url, tracker)
     assert done.returncode == 0, done.stdout + done.stderr

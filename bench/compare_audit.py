@@ -1,0 +1,204 @@
+"""The audit log's cost, side by side in one run, one machine, loopback only.
+
+Five predictors serve the same cached model at once; wrk alternates between them, single records at c=8:
+- SQLite, durable (the default: an answer leaves after its record is committed, group commit);
+- SQLite, batched (committed every 0.2 s: a SIGKILL may lose the last fraction of a second);
+- PostgreSQL (Debian's, local), durable; and PostgreSQL, batched;
+- SQLite, durable, on a log already holding N records (default 10 million), beside the empty one.
+Then audit look-ups by id on the full log: p50/p99 over random ids, through HTTP.
+
+    .venv/bin/python bench/compare_audit.py [--records 10000000] [--seconds 5] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.compare_serving import API_KEY, spawn, wrk  # noqa: E402
+from services.predictor.audit_sqlite import INDEX, SCHEMA  # noqa: E402
+from tests.postgres import Postgres  # noqa: E402
+from tests.predictor.conftest import VALID_RECORD  # noqa: E402
+from tests.support import free_port, stop, wait_for_http  # noqa: E402
+
+FILLER_INPUT = json.dumps(VALID_RECORD, separators=(",", ":"), sort_keys=True)
+
+
+def fill(path: Path, records: int) -> float:
+    """`records` realistic rows (a full input each, random ids, spread over a year) in SQLite itself."""
+    started = time.perf_counter()
+    with sqlite3.connect(path) as connection:
+        connection.executescript(SCHEMA)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(
+            """
+            INSERT INTO predictions
+            WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT ?)
+            SELECT lower(hex(randomblob(16))),
+                   strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now', '-' || (x % 365) || ' days'),
+                   'C-' || x, 'churn-model', '1', 'filler-run', lower(hex(randomblob(32))),
+                   abs(random() % 1000) / 1000.0, 0, NULL, 0.4, NULL, NULL, ?
+            FROM n
+            """,
+            (records, FILLER_INPUT),
+        )
+        connection.execute(INDEX)
+    return time.perf_counter() - started
+
+
+def sample_ids(path: Path, count: int) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        highest = connection.execute("SELECT max(rowid) FROM predictions").fetchone()[0]
+        rowids = random.sample(range(1, highest + 1), count)
+        marks = ",".join("?" * len(rowids))
+        return [
+            r[0] for r in connection.execute(f"SELECT prediction_id FROM predictions WHERE rowid IN ({marks})", rowids)
+        ]
+
+
+def lookups(url: str, ids: list[str]) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    timings = []
+    with httpx.Client(headers=headers, timeout=10) as http:
+        for prediction_id in ids:
+            started = time.perf_counter()
+            response = http.get(f"{url}/predictions/{prediction_id}")
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+    timings.sort()
+    return {"p50": statistics.median(timings), "p99": timings[int(len(timings) * 0.99) - 1], "n": len(timings)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=REPO / "var" / "predictor" / "model-cache",
+        help="a model cache from `make up` (all predictors serve it, the registry unreachable)",
+    )
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "audit.md")
+    args = parser.parse_args()
+    if not any(args.cache.glob("*/current.json")):
+        print(f"no model cache in {args.cache}: run `make up` once", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="churnguard-audit-bench-"))
+    postgres = Postgres()
+    postgres.start()
+    processes = []
+    try:
+        full_log = work / "full.sqlite3"
+        fill_seconds = fill(full_log, args.records)
+        print(f"filled {args.records:,} records in {fill_seconds:.0f} s ({full_log.stat().st_size / 1e9:.1f} GB)")
+        setups = {
+            "SQLite, durable": (f"sqlite:///{work / 'durable.sqlite3'}", "true"),
+            "SQLite, batched": (f"sqlite:///{work / 'batched.sqlite3'}", "false"),
+            "PostgreSQL, durable": (postgres.create_database("durable"), "true"),
+            "PostgreSQL, batched": (postgres.create_database("batched"), "false"),
+            f"SQLite, durable, {args.records:,} records": (f"sqlite:///{full_log}", "true"),
+        }
+        urls = {}
+        for index, (name, (audit_url, durable)) in enumerate(setups.items()):
+            port = free_port()
+            cache = work / f"cache-{index}"
+            shutil.copytree(args.cache, cache)
+            env = {
+                **os.environ,
+                "MLFLOW_TRACKING_URI": "http://127.0.0.1:1",  # unreachable: every predictor serves the cache
+                "MLFLOW_DISABLE_TELEMETRY": "true",
+                "PREDICTOR_PORT": str(port),
+                "PREDICTOR_CACHE_DIR": str(cache),
+                "PREDICTOR_API_KEYS": API_KEY,
+                "PREDICTOR_AUDIT_URL": audit_url,
+                "PREDICTOR_AUDIT_DURABLE": durable,
+                "PREDICTOR_POLL_SECONDS": "0",
+            }
+            process = spawn([sys.executable, "-m", "services.cli", "serve"], env, work / f"predictor-{index}.log")
+            processes.append(process)
+            urls[name] = f"http://127.0.0.1:{port}"
+            wait_for_http(f"{urls[name]}/health/ready", 120, process)
+        body = work / "one.json"
+        body.write_text(json.dumps(VALID_RECORD))
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in setups}
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                results[name].append(
+                    wrk(f"{url}/predict", body, 8, args.seconds, {"Authorization": f"Bearer {API_KEY}"})
+                )
+        full_name = list(setups)[-1]
+        looked_up = lookups(urls[full_name], sample_ids(full_log, 2000))
+        report = render(args, results, looked_up, fill_seconds, full_log.stat().st_size)
+        args.output.write_text(report)
+        print(report)
+    finally:
+        for process in processes:
+            stop(process)
+        postgres.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def render(
+    args: argparse.Namespace,
+    results: dict[str, list[dict[str, float]]],
+    looked_up: dict[str, float],
+    fill_seconds: float,
+    full_bytes: int,
+) -> str:
+    best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in results.items()}
+    names = list(results)
+    sqlite_durable, sqlite_batched, pg_durable, pg_batched, full = names
+    lines = [
+        "# Audit log benchmark",
+        "",
+        f"`.venv/bin/python bench/compare_audit.py --records {args.records} --seconds {args.seconds} "
+        f"--rounds {args.rounds}` on {os.cpu_count()} cores; five predictors (1 worker each) serve the same "
+        "cached model at once, wrk alternates between them (single records, c=8, loopback); best of the rounds. "
+        "PostgreSQL is Debian's, local, on the same disk.",
+        "",
+        "| audit log | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        r = best[name]
+        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']:.0f} |")
+
+    def ratio(a: str, b: str) -> float:
+        return best[a]["rps"] / best[b]["rps"]
+
+    lines += [
+        "",
+        f"- Durable vs batched, SQLite: {ratio(sqlite_durable, sqlite_batched):.2f}x "
+        f"(cost {100 * (1 - ratio(sqlite_durable, sqlite_batched)):.1f}%); PostgreSQL: "
+        f"{ratio(pg_durable, pg_batched):.2f}x.",
+        f"- PostgreSQL vs SQLite, durable: {ratio(pg_durable, sqlite_durable):.2f}x (bar: >= 0.8x); batched: "
+        f"{ratio(pg_batched, sqlite_batched):.2f}x.",
+        f"- {args.records:,} records vs an empty log (durable SQLite): {ratio(full, sqlite_durable):.2f}x "
+        "(bar: >= 0.9x).",
+        f"- Look-ups by id on the {args.records:,}-record log ({full_bytes / 1e9:.1f} GB, filled in "
+        f"{fill_seconds:.0f} s), {looked_up['n']:.0f} random ids through HTTP: p50 {looked_up['p50']:.2f} ms, "
+        f"p99 {looked_up['p99']:.2f} ms (bar: p99 <= 5 ms).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
