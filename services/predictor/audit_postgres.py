@@ -41,8 +41,7 @@ PG_TYPES = {"REAL": "DOUBLE PRECISION", "TEXT": "TEXT"}
 STAGING = "CREATE TEMP TABLE IF NOT EXISTS audit_staging (LIKE predictions) ON COMMIT DELETE ROWS"
 COPY = f"COPY audit_staging ({COLUMNS}) FROM STDIN"
 MERGE = (
-    f"INSERT INTO predictions ({COLUMNS}) SELECT {COLUMNS} FROM audit_staging "
-    "ON CONFLICT (prediction_id) DO NOTHING"
+    f"INSERT INTO predictions ({COLUMNS}) SELECT {COLUMNS} FROM audit_staging ON CONFLICT (prediction_id) DO NOTHING"
 )
 CONNECT_TIMEOUT = 5
 

@@ -52,7 +52,7 @@ class PredictionService:
         return model
 
     async def predict(
-        self, rows: Sequence[Row], api_key_id: str | None, request_id: str | None = None
+        self, rows: Sequence[Row], api_key_id: str | None, request_id: str | None = None, reasons: int = 0
     ) -> tuple[list[Answer], ServedModel]:
         """Rows are validated records (see validation.py), scored by column; in durable mode the answers
         return only once their audit records are committed."""
@@ -64,6 +64,13 @@ class PredictionService:
             probabilities = await run_in_threadpool(model.probabilities, columns)
         committed: Future[None] | None = Future() if self.audit.durable else None
         answers = self._answers(model, rows, columns, probabilities, api_key_id, request_id, committed)
+        if reasons:
+            if model.scorer.inline:
+                explained = model.reasons(columns, reasons)
+            else:
+                explained = await run_in_threadpool(model.reasons, columns, reasons)
+            for item, why in zip(answers, explained, strict=True):
+                item["reasons"] = why
         if committed is not None:
             try:
                 await asyncio.wait_for(asyncio.wrap_future(committed), self.commit_timeout)

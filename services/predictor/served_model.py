@@ -9,6 +9,7 @@ from typing import Literal
 from services.common.frame import Columns
 from services.common.model_bundle import ModelBundle, check_canary
 from services.predictor.profile_limits import ProfileLimits, ProfileWarning
+from services.predictor.reasons import Explainer, explainer_for, top_reasons
 from services.predictor.scorers import Scorer, choose_scorer
 from services.predictor.scorers.pipeline import PipelineScorer
 
@@ -25,11 +26,21 @@ class ServedModel:
     loaded_at: datetime
     load_seconds: float
     limits: ProfileLimits = ProfileLimits()
+    explainer: Explainer | None = None
 
     @classmethod
     def build(cls, bundle: ModelBundle, source: Source, loaded_at: datetime, load_seconds: float) -> ServedModel:
         """Choose the scorer and check the serving path reproduces the canary; refuse the model if not."""
-        served = cls(bundle, choose_scorer(bundle), source, loaded_at, load_seconds, ProfileLimits.of(bundle.profile))
+        scorer = choose_scorer(bundle)
+        served = cls(
+            bundle,
+            scorer,
+            source,
+            loaded_at,
+            load_seconds,
+            ProfileLimits.of(bundle.profile),
+            explainer_for(scorer, bundle.profile),
+        )
         check_canary(bundle.canary_expected, served.probabilities(bundle.canary_columns)[0])
         return served
 
@@ -51,3 +62,8 @@ class ServedModel:
 
     def profile_warnings(self, columns: Columns) -> dict[int, list[ProfileWarning]]:
         return self.limits.warnings(columns)
+
+    def reasons(self, columns: Columns, limit: int) -> list[list[dict[str, object]]]:
+        """Per record, up to `limit` factors raising its risk most (see reasons.py)."""
+        assert self.explainer is not None
+        return top_reasons(self.explainer, columns, limit)

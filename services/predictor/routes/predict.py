@@ -13,6 +13,7 @@ from services.predictor.body import read_json_body
 from services.predictor.deps import Services, get_services_now, json_response
 from services.predictor.errors import ApiError, request_id_of
 from services.predictor.openapi import PREDICT_ERRORS, batch_schema, json_body, record_schema
+from services.predictor.reasons import MAX_REASONS
 from services.predictor.validation import failure_fields, parse_batch, parse_record
 
 router = APIRouter(tags=["predictions"])
@@ -31,20 +32,49 @@ async def _read_valid(request: Request, parse: Callable[[bytes], T]) -> tuple[Se
         raise
 
 
-@router.post("/predict", openapi_extra=json_body(record_schema()), responses=PREDICT_ERRORS)
+def reasons_wanted(request: Request) -> int:
+    """`?reasons=N` (0..10): each answer gains the N factors raising that customer's risk most."""
+    raw = request.query_params.get("reasons")
+    if raw is None:
+        return 0
+    if not raw.isdigit() or int(raw) > MAX_REASONS:
+        rule = {"loc": ["query", "reasons"], "field": "reasons", "rule": "range", "input": raw}
+        message = f"reasons must be a whole number from 0 to {MAX_REASONS}"
+        raise ApiError(422, "validation_error", f"invalid input: {message}", [{**rule, "msg": message}])
+    return int(raw)
+
+
+REASONS_PARAMETER = {
+    "parameters": [
+        {
+            "name": "reasons",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_REASONS, "default": 0},
+            "description": "each answer gains up to this many `reasons`: the factors raising the risk most",
+        }
+    ]
+}
+
+
+@router.post("/predict", openapi_extra={**json_body(record_schema()), **REASONS_PARAMETER}, responses=PREDICT_ERRORS)
 async def predict(request: Request) -> Response:
     """Score one customer; the answer names the model version that produced it."""
     # Hot path: no dependency injection (FastAPI's resolver costs ~20 us per request here).
+    reasons = reasons_wanted(request)
     services, api_key_id, row = await _read_valid(request, parse_record)
-    answers, _ = await services.predictions.predict([row], api_key_id, request_id_of(request))
+    answers, _ = await services.predictions.predict([row], api_key_id, request_id_of(request), reasons)
     return json_response(answers[0])
 
 
-@router.post("/predict/batch", openapi_extra=json_body(batch_schema()), responses=PREDICT_ERRORS)
+@router.post(
+    "/predict/batch", openapi_extra={**json_body(batch_schema()), **REASONS_PARAMETER}, responses=PREDICT_ERRORS
+)
 async def predict_batch(request: Request) -> Response:
     """Score 1..10,000 customers; any invalid record rejects the whole batch with every problem named."""
+    reasons = reasons_wanted(request)
     services, api_key_id, rows = await _read_valid(request, parse_batch)
-    answers, model = await services.predictions.predict(rows, api_key_id, request_id_of(request))
+    answers, model = await services.predictions.predict(rows, api_key_id, request_id_of(request), reasons)
     return json_response({"predictions": answers, "model": model.reference})
 
 
