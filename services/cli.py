@@ -152,7 +152,7 @@ def _mailcatcher(args: argparse.Namespace) -> int:
 def _weekly_list(args: argparse.Namespace) -> int:
     from services.weekly_list.client import run_weekly_list
 
-    return run_weekly_list(args.input, args.top, args.output, args.url)
+    return run_weekly_list(args.input, args.top, args.output, args.url, args.strict)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,11 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--audit-url", help="the audit log (default: PREDICTOR_AUDIT_URL, as the predictor)")
     command("mailcatcher", _mailcatcher, "Development SMTP server with a web page showing received alerts.")
 
-    weekly = command("weekly-list", _weekly_list, "Score a customer CSV and write the ranked call list.")
-    weekly.add_argument("--input", type=Path, required=True)
+    weekly = command(
+        "weekly-list", _weekly_list, "Score a customer export (.csv or .xlsx) and write the ranked call list."
+    )
+    weekly.add_argument("--input", type=Path, required=True, help=".csv (Excel's CSV UTF-8 too) or .xlsx")
     weekly.add_argument("--top", type=int, required=True)
-    weekly.add_argument("--output", type=Path, required=True)
+    weekly.add_argument("--output", type=Path, required=True, help=".csv or .xlsx")
     weekly.add_argument("--url")
+    weekly.add_argument("--strict", action="store_true", help="any invalid row: exit 1 and no list")
     return parser
 
 

@@ -1,25 +1,24 @@
-"""`churnguard weekly-list`: score a customer CSV through the predictor and write the ranked call list."""
+"""`churnguard weekly-list`: score a customer export through the predictor (HTTP) and write the ranked list.
+
+A thin client: no ML stack. Building the list (reading, skipping bad rows, ranking, writing) is shared
+with the predictor's page and the scheduled job (building.py)."""
 
 from __future__ import annotations
 
-import csv
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tqdm import tqdm
 
-from services.common.customer import CustomerRecord, parse_csv_row
+from services.weekly_list.building import REASONS, InvalidRows, ListError, Scored, build, write
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 2, 3
-OUTPUT_COLUMNS = ("rank", "customerID", "churn_probability", "model_version", "prediction_id")
+EXIT_OK, EXIT_INVALID_ROWS, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 class WeeklyListSettings(BaseSettings):
@@ -41,44 +40,6 @@ class WeeklyListError(Exception):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True)
-class Row:
-    line: int
-    record: dict[str, Any]
-
-
-def read_customers(path: Path) -> list[Row]:
-    """Every row validated locally first, so one bad row is named instead of failing a whole batch."""
-    rows: list[Row] = []
-    problems: list[str] = []
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            for line, raw in enumerate(csv.DictReader(handle), start=2):
-                record = parse_csv_row(raw)
-                try:
-                    CustomerRecord.model_validate(record)
-                except ValidationError as error:
-                    first = error.errors()[0]
-                    field = ".".join(str(p) for p in first["loc"]) or "record"
-                    problems.append(f"line {line}: {field}: {first['msg']}")
-                    continue
-                rows.append(Row(line, record))
-    except OSError as error:
-        raise WeeklyListError(f"cannot read {path}: {error.strerror}", EXIT_BAD_INPUT) from error
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise WeeklyListError(f"{len(problems)} invalid rows in {path}:\n  {shown}{more}", EXIT_BAD_INPUT)
-    if not rows:
-        raise WeeklyListError(f"{path} holds no customers", EXIT_BAD_INPUT)
-    return rows
-
-
-def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 class PredictorClient:
     """Batches to /predict/batch, with plain-words errors for every way the call can fail."""
 
@@ -90,19 +51,18 @@ class PredictorClient:
             headers["authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
         self.http = httpx.Client(headers=headers, timeout=settings.timeout_seconds)
 
-    def score(self, batch: list[Row]) -> list[dict[str, Any]]:
-        response = self._post({"customers": [row.record for row in batch]})
+    def score(self, batch: list[dict[str, Any]]) -> Scored:
+        response = self._post({"customers": batch})
         if response.status_code == 200:
-            return list(response.json()["predictions"])
+            answer = response.json()
+            return Scored(str(answer["model"]["version"]), answer["predictions"])
         body = _json_or_text(response)
         if response.status_code == 422 and isinstance(body, dict):
-            lines = [
-                f"line {batch[d['index']].line}: {d.get('field')}: {d.get('msg')}"
-                for d in body.get("detail", [])
-                if isinstance(d.get("index"), int) and d["index"] < len(batch)
-            ]
+            # Rows were checked here first: the predictor's rules differ (an older or newer schema).
+            details = [f"{d.get('field')}: {d.get('msg')}" for d in body.get("detail", [])][:5]
             raise WeeklyListError(
-                "the predictor rejected rows:\n  " + "\n  ".join(lines or [str(body)]), EXIT_BAD_INPUT
+                "the predictor rejected rows this client accepted (different versions?):\n  " + "\n  ".join(details),
+                EXIT_BAD_INPUT,
             )
         message = body.get("message", body) if isinstance(body, dict) else body
         hint = {
@@ -117,7 +77,7 @@ class PredictorClient:
         first_failure: datetime | None = None
         for attempt in range(1, self.settings.connect_attempts + 1):
             try:
-                return self.http.post(f"{self.url}/predict/batch", json=payload)
+                return self.http.post(f"{self.url}/predict/batch", params={"reasons": REASONS}, json=payload)
             except httpx.TransportError as error:
                 first_failure = first_failure or datetime.now(UTC)
                 if attempt == self.settings.connect_attempts:
@@ -139,50 +99,34 @@ class PredictorClient:
         )
 
 
-def rank(predictions: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
-    ordered = sorted(predictions, key=lambda p: (-p["churn_probability"], p["customerID"]))
-    return [
-        {
-            "rank": position,
-            "customerID": p["customerID"],
-            "churn_probability": f"{p['churn_probability']:.6f}",
-            "model_version": p["model"]["version"],
-            "prediction_id": p["prediction_id"],
-        }
-        for position, p in enumerate(ordered[:top], start=1)
-    ]
-
-
-def write_list(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Written whole or not at all: a failed run never leaves a half list behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=OUTPUT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    partial.replace(path)
-
-
-def run_weekly_list(input_path: Path, top: int, output: Path, url: str | None) -> int:
+def run_weekly_list(input_path: Path, top: int, output: Path, url: str | None, strict: bool = False) -> int:
+    """Exit 0 with a list (skipped rows in `<stem>.rejected.csv`); 1 with --strict and invalid rows;
+    2 for unusable input; 3 when the predictor cannot score."""
     settings = WeeklyListSettings()
+    client = PredictorClient(settings, url or settings.url)
+    started = time.monotonic()
     try:
-        if top < 1:
-            raise WeeklyListError("--top must be at least 1", EXIT_BAD_INPUT)
-        rows = read_customers(input_path)
-        client = PredictorClient(settings, url or settings.url)
-        predictions: list[dict[str, Any]] = []
-        with tqdm(total=len(rows), unit="customer", desc="scoring", file=sys.stderr) as progress:
-            for batch in _chunks(rows, settings.batch_size):
-                predictions.extend(client.score(batch))
+        with tqdm(unit="customer", desc="scoring", file=sys.stderr) as progress:
+
+            def score(batch: list[dict[str, Any]]) -> Scored:
+                scored = client.score(batch)
                 progress.update(len(batch))
-        ranked = rank(predictions, top)
-        write_list(output, ranked)
+                return scored
+
+            result = build(input_path, top, score, settings.batch_size, strict)
+        written = write(result, output)
     except WeeklyListError as error:
         print(f"weekly-list: {error}", file=sys.stderr)
         return error.exit_code
-    versions = sorted({row["model_version"] for row in ranked})
-    print(f"wrote {len(ranked)} of {len(rows)} customers to {output} (model version {', '.join(versions)})")
+    except ListError as error:
+        print(f"weekly-list: {error}", file=sys.stderr)
+        return EXIT_INVALID_ROWS if isinstance(error, InvalidRows) else EXIT_BAD_INPUT
+    print(
+        f"wrote {len(result.rows)} of {result.scored} customers to {output} (model version {result.version}) "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    if result.rejected:
+        print(f"skipped {len(result.rejected)} invalid rows: see {written[1]} (line, field, rule)")
     return EXIT_OK
 
 
