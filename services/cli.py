@@ -69,6 +69,12 @@ def _rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _weekly_list_job(args: argparse.Namespace) -> int:
+    from services.weekly_list.job import run_job
+
+    return run_job(args.once)
+
+
 def _replay(args: argparse.Namespace) -> int:
     from services.predictor.replay import replay
     from services.predictor.settings import PredictorSettings
@@ -196,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument(
         "action", nargs="?", choices=["test-alert"], help="test-alert: one test message through each channel"
     )
+    job = command("weekly-list-job", _weekly_list_job, "Make the weekly list on WEEKLY_LIST_SCHEDULE into the archive.")
+    job.add_argument("--once", action="store_true", help="make this week's list now and exit (for cron)")
     replay = command(
         "replay", _replay, "Re-score a recorded prediction with its recorded model version (exit 0: reproduced)."
     )

@@ -5,6 +5,7 @@ GET  /health    200 only while the loop makes progress
 GET  /metrics   Prometheus
 POST /ping/{name}, /ping/{name}/fail         push checks (a job says it ran, or that it failed)
 POST /maintenance/{name} {"minutes", "reason"}, DELETE /maintenance/{name}   MONITOR_ADMIN_TOKEN only
+GET  /lists/latest  the latest archived weekly list           MONITOR_ADMIN_TOKEN only (customer data)
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from services.monitor.admin_auth import is_admin
+from services.monitor.lists import MEDIA_TYPES
 from services.monitor.maintenance import Maintenance
 from services.monitor.status_page import render
 
@@ -34,6 +37,7 @@ class MonitorApi(Protocol):
     def pause(self, name: str, minutes: float, reason: str) -> Maintenance | None: ...
     def resume(self, name: str) -> bool: ...
     def admin_token(self) -> SecretStr | None: ...
+    def latest_list(self) -> Path | None: ...
 
 
 class PauseRequest(BaseModel):
@@ -57,6 +61,8 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
                 self._json(200, api.status())
             elif path in ("/", "/index.html"):
                 self._answer(200, render(api.status()).encode(), "text/html; charset=utf-8")
+            elif path == "/lists/latest":
+                self._latest_list()
             elif path == "/metrics":
                 self._answer(200, api.metrics_text(), "text/plain; version=0.0.4; charset=utf-8")
             elif path.startswith(("/ping/", "/maintenance/")):
@@ -109,8 +115,19 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
             else:
                 self._json(200, {"maintenance": window.to_json()})
 
-        def _admin(self) -> bool:
-            """Answers 401/403 itself when the caller is not an admin."""
+        def _latest_list(self) -> None:
+            # Basic first: a browser asks for the token (as the password) when the link is clicked.
+            if not self._admin(challenge='Basic realm="churnguard weekly list", charset="UTF-8"'):
+                return
+            path = api.latest_list()
+            if path is None:
+                self._json(404, {"error": "no_list", "message": "no archived weekly list yet"})
+                return
+            extra = {"Content-Disposition": f'attachment; filename="churnguard-weekly-list-{path.name}"'}
+            self._answer(200, path.read_bytes(), MEDIA_TYPES[path.suffix], extra)
+
+        def _admin(self, challenge: str = 'Bearer realm="churnguard monitor"') -> bool:
+            """Answers 401/403 itself when the caller is not an admin (bearer token or Basic password)."""
             token = api.admin_token()
             if token is None:
                 self._json(403, {"error": "forbidden", "message": "MONITOR_ADMIN_TOKEN is not set: no one may do this"})
@@ -118,8 +135,8 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
             if not is_admin(self.headers.get("Authorization"), token):
                 self._json(
                     401,
-                    {"error": "unauthorized", "message": "needs MONITOR_ADMIN_TOKEN as a bearer token"},
-                    authenticate='Bearer realm="churnguard monitor"',
+                    {"error": "unauthorized", "message": "needs MONITOR_ADMIN_TOKEN (bearer token or Basic password)"},
+                    authenticate=challenge,
                 )
                 return False
             return True

@@ -85,6 +85,9 @@ class MonitorSettings(AlertChannelSettings):
     monitor_admin_token: SecretStr | None = Field(
         None, description="bearer token for maintenance windows (and archived lists); unset: no one may pause"
     )
+    monitor_lists_dir: Path | None = Field(
+        None, description="the weekly list archive: the status page shows the latest, admins download it"
+    )
     monitor_interval_seconds: float = Field(30.0, gt=0, description="seconds between probes of a settled target")
     monitor_timeout_seconds: float = Field(4.0, gt=0)
     monitor_confirm_probes: int = Field(2, ge=0, description="re-probes after a first failure before DOWN")
@@ -113,9 +116,9 @@ class MonitorSettings(AlertChannelSettings):
     monitor_log_level: str = "INFO"
 
     _targets = field_validator("monitor_targets", "monitor_push_checks", mode="before")(_comma_list)
-    _optional = field_validator("monitor_heartbeat_url", "monitor_config", "monitor_admin_token", mode="before")(
-        _blank_is_unset
-    )
+    _optional = field_validator(
+        "monitor_heartbeat_url", "monitor_config", "monitor_admin_token", "monitor_lists_dir", mode="before"
+    )(_blank_is_unset)
 
     @model_validator(mode="after")
     def _coherent(self) -> MonitorSettings:

@@ -45,6 +45,8 @@ def render(status: dict[str, Any]) -> str:
             *(_check_card(name, entry) for name, entry in checks.items()),
             "</div>",
         ]
+    if "weekly_list" in status:  # MONITOR_LISTS_DIR is set
+        sections += ["<h2>Weekly list</h2>", _weekly_list(status["weekly_list"])]
     sections += ["<h2>Recent incidents</h2>", _incidents(status["incidents"]), "<h2>Alert channels</h2>"]
     sections.append(_channels(status["channels"]))
     return f"""<!doctype html>
@@ -85,6 +87,21 @@ def _card(name: str, entry: dict[str, Any], facts: str) -> str:
     return (
         f'<div class="card" data-target="{escape(name)}"><div class="row"><span class="name">{escape(name)}</span>'
         f'<span class="badge {state}">{state}</span></div>{details}</div>'
+    )
+
+
+def _weekly_list(facts: dict[str, Any] | None) -> str:
+    if facts is None:
+        return '<p class="muted" id="weekly-list">No weekly list archived yet.</p>'
+    skipped = f", {facts['rows_rejected']} rows skipped" if facts.get("rows_rejected") else ""
+    return (
+        f'<div class="card" id="weekly-list"><div class="row"><span class="name">{escape(str(facts["iso_week"]))}'
+        f'</span><a href="/lists/latest">Download</a></div>'
+        f'<div class="muted">made {escape(_when(facts["made_at"]))} with model version '
+        f"{escape(str(facts['model_version']))}: {facts['customers_listed']} customers listed of "
+        f"{facts['customers_scored']} scored{escape(skipped)}</div>"
+        '<div class="muted">The download asks for the admin token (as the password): the list is customer data.'
+        "</div></div>"
     )
 
 

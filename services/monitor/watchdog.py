@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from services.monitor.delivery import DeliveryWorkers
 from services.monitor.heartbeat import Heartbeat
 from services.monitor.history import Incident, after_alert, closed, opened, uptime
 from services.monitor.http_api import serve_http
+from services.monitor.lists import latest_facts, latest_file
 from services.monitor.maintenance import Maintenance, end_message, state_in_words
 from services.monitor.metrics import MonitorMetrics
 from services.monitor.notifiers import Notifier, configured_notifiers
@@ -147,6 +149,10 @@ class Monitor:
 
     def admin_token(self) -> SecretStr | None:
         return self.settings.monitor_admin_token
+
+    def latest_list(self) -> Path | None:
+        lists = self.settings.monitor_lists_dir
+        return None if lists is None else latest_file(lists)
 
     def healthy(self) -> bool:
         """Making progress: the loop finished a cycle within MONITOR_STUCK_SECONDS."""
@@ -330,8 +336,10 @@ class Monitor:
                 for name, check in self.checks.items()
             }
             incidents = sorted(self.incidents, key=lambda i: i.started, reverse=True)[:50]
+        lists = self.settings.monitor_lists_dir
         return {
             "generated_at": now.isoformat(),
+            **({} if lists is None else {"weekly_list": latest_facts(lists)}),
             "targets": targets,
             "push_checks": checks,
             "incidents": [
