@@ -28,6 +28,8 @@ def chromium(size: tuple[int, int] = LAPTOP, downloads: Path | None = None) -> I
     if downloads is not None:
         options.add_experimental_option("prefs", {"download.default_directory": str(downloads)})
     browser = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    if downloads is not None:  # headless Chromium downloads only when told where
+        browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     try:
         yield browser
     finally:

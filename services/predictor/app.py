@@ -23,7 +23,7 @@ from services.predictor.model_store import ModelStore, ReloadOutcome
 from services.predictor.predictions import PredictionService
 from services.predictor.readiness import CHECKS, Readiness
 from services.predictor.request_context import RequestContextMiddleware, RouteLabels
-from services.predictor.routes import health, model, ops, predict
+from services.predictor.routes import health, model, ops, predict, weekly_list_page
 from services.predictor.settings import PredictorSettings
 from services.predictor.validation import FAILURE_FIELDS
 
@@ -80,7 +80,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         [key.get_secret_value() for key in settings.api_keys], [key.get_secret_value() for key in settings.admin_keys]
     )
     install_error_handlers(app)
-    routers = [module.router for module in (predict, model, ops, health)]
+    routers = [module.router for module in (predict, model, ops, health, weekly_list_page)]
     for router in routers:
         app.include_router(router)  # no prefixes: each route's path is the one served
     routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
@@ -97,6 +97,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         route_labels=RouteLabels((route.path, route.path_regex) for route in routes),
+        upload_limits={"/weekly-list": settings.weekly_list_max_upload_bytes},
     )
     return app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from typing import Annotated
@@ -40,6 +42,24 @@ class ApiKeyGuard:
         if identity not in {admin_id for _, admin_id in self._admin_keys}:
             raise ApiError(403, "forbidden", "this route needs an admin key (PREDICTOR_ADMIN_KEYS)")
         return identity
+
+    def check_page(self, authorization: str | None) -> str | None:
+        """For pages a person opens in a browser: a bearer key, or HTTP Basic with the key as password
+        (any user name); a 401 makes the browser ask for it."""
+        if not self._keys and not self._admin_keys:
+            return None
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
+            except (binascii.Error, UnicodeDecodeError):
+                password = ""
+            authorization = f"Bearer {password}" if password else None
+        try:
+            return self._match(authorization, self._keys + self._admin_keys)
+        except ApiError as error:
+            error.headers = {"WWW-Authenticate": 'Basic realm="churnguard weekly list", charset="UTF-8"'}
+            raise
 
     @staticmethod
     def _match(authorization: str | None, keys: list[tuple[bytes, str]]) -> str:

@@ -53,8 +53,16 @@ def _request_id(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Tags each request with an id (header in and out), refuses oversized bodies, records metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: PredictorMetrics, max_body_bytes: int, route_labels: RouteLabels) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: PredictorMetrics,
+        max_body_bytes: int,
+        route_labels: RouteLabels,
+        upload_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app, self.metrics, self.max_body_bytes, self.route_label = app, metrics, max_body_bytes, route_labels
+        self.upload_limits = upload_limits or {}  # routes that take a file: their own, larger limit
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._timers: dict[tuple[str, str], Any] = {}
 
@@ -77,7 +85,8 @@ class RequestContextMiddleware:
 
         try:
             try:
-                check_body_size(declared_length(scope.get("headers", ())), self.max_body_bytes)
+                limit = self.upload_limits.get(scope["path"], self.max_body_bytes)
+                check_body_size(declared_length(scope.get("headers", ())), limit)
             except ApiError as error:
                 await api_error_response(Request(scope, receive), error)(scope, receive, send_with_id)
             else:

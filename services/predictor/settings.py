@@ -46,6 +46,12 @@ class PredictorSettings(BaseSettings):
         description="keys for /admin/reload, GET /predictions/{id}, POST /outcomes; unset: PREDICTOR_API_KEYS",
     )
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    weekly_list_max_upload_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="the /weekly-list page's upload limit (100,000 customers ~ 20 MB)"
+    )
+    weekly_list_dir: Path = Field(
+        VAR_DIR / "predictor" / "weekly-lists", description="lists made on the page, kept a day for download"
+    )
     retry_seconds: float = Field(5.0, gt=0)
     poll_seconds: float = Field(30.0, ge=0, description="how often to follow MODEL_URI; 0 turns polling off")
     require_approval: bool = Field(True, description="serve only versions tagged churnguard.approved=true")
