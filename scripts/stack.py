@@ -141,6 +141,9 @@ def services(s: StackSettings) -> list[Service]:
                 "MONITOR_PREDICTOR_KEY": os.environ.get("PREDICTOR_API_KEYS", "").split(",")[0].strip(),
                 "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
                 "MONITOR_ADMIN_TOKEN": admin_token(s),
+                # The scheduled list (cron: README, "For the retention team") pings this push check.
+                "MONITOR_PUSH_CHECKS": "weekly-list=7d+1h",
+                "MONITOR_LISTS_DIR": str(s.var_dir / "weekly-lists"),
                 **alert_defaults,
             },
             wiring={

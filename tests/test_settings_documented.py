@@ -12,6 +12,7 @@ from services.monitor.settings import MonitorSettings
 from services.predictor.settings import PredictorSettings
 from services.tracker.settings import TrackerSettings
 from services.weekly_list.client import WeeklyListSettings
+from services.weekly_list.job import WeeklyListJobSettings
 from tests.support import REPO_ROOT
 
 
@@ -34,6 +35,7 @@ def env_names(settings: type[BaseSettings]) -> list[str]:
         MonitorSettings,
         TrackerSettings,
         WeeklyListSettings,
+        WeeklyListJobSettings,
         MailCatcherSettings,
         AlertmanagerSettings,
     ],

@@ -79,7 +79,10 @@ def test_compose_wires_every_service_with_local_builds() -> None:
         "mailcatcher",
         "prometheus",
         "alertmanager",
+        "weekly-list",
     }
+    assert services["weekly-list"]["environment"]["WEEKLY_LIST_PING_URL"] == "http://monitor:9100/ping/weekly-list"
+    assert "weekly-list=" in services["monitor"]["environment"]["MONITOR_PUSH_CHECKS"]
     assert (
         services["alertmanager"]["environment"]["ALERT_SMTP_HOST"]
         == services["monitor"]["environment"]["ALERT_SMTP_HOST"]
