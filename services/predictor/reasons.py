@@ -151,12 +151,14 @@ class OcclusionExplainer:
     method: str = "occlusion against the training population's typical customer (median, most frequent)"
 
     @classmethod
-    def of(cls, scorer: Scorer, profile: TrainingProfile) -> OcclusionExplainer:
+    def of(cls, scorer: Scorer, profile: TrainingProfile, record: Columns) -> OcclusionExplainer:
+        """`record`: one complete record (the canary), for the fields the profile does not describe."""
         typical: dict[str, Any] = {
             name: p.quantiles.get("0.5", (p.min + p.max) / 2) for name, p in profile.numeric.items()
         }
         typical.update({name: max(freq, key=freq.__getitem__) for name, freq in profile.categorical.items() if freq})
-        reference = {name: [value] for name, value in typical.items()}
+        reference = {name: list(values[:1]) for name, values in record.items()}
+        reference.update({name: [value] for name, value in typical.items()})
         return cls(scorer, typical, _logit(scorer.probabilities(reference)[0]))
 
     def contributions(self, columns: Columns) -> dict[str, list[float]]:
@@ -169,10 +171,10 @@ class OcclusionExplainer:
         return result
 
 
-def explainer_for(scorer: Scorer, profile: TrainingProfile) -> Explainer:
+def explainer_for(scorer: Scorer, profile: TrainingProfile, record: Columns) -> Explainer:
     if isinstance(scorer, LinearScorer):
         return LinearExplainer.of(scorer, profile)
-    return OcclusionExplainer.of(scorer, profile)
+    return OcclusionExplainer.of(scorer, profile, record)
 
 
 def _logit(probability: float) -> float:

@@ -39,7 +39,7 @@ class ServedModel:
             loaded_at,
             load_seconds,
             ProfileLimits.of(bundle.profile),
-            explainer_for(scorer, bundle.profile),
+            explainer_for(scorer, bundle.profile, bundle.canary_columns),
         )
         check_canary(bundle.canary_expected, served.probabilities(bundle.canary_columns)[0])
         return served

@@ -95,7 +95,7 @@ def test_a_bad_reasons_parameter_is_a_422_naming_it(client: TestClient, value: s
 
 def test_other_models_get_occlusion_against_a_stated_typical_customer(client: TestClient) -> None:
     model = served(client)
-    explainer = OcclusionExplainer.of(PipelineScorer(model.bundle), model.bundle.profile)
+    explainer = OcclusionExplainer.of(PipelineScorer(model.bundle), model.bundle.profile, model.bundle.canary_columns)
     columns = columns_of([parse_record(orjson.dumps(record(tenure=2)))])
     contributions = explainer.contributions(columns)
     assert contributions["tenure"][0] > 0  # two months is riskier than the typical customer's tenure
