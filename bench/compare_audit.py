@@ -29,11 +29,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.compare_serving import API_KEY, spawn, wrk  # noqa: E402
+from bench.cached_predictor import DEFAULT_CACHE, has_cache, start_cached_predictor  # noqa: E402
+from bench.compare_serving import API_KEY, wrk  # noqa: E402
 from services.predictor.audit_sqlite import INDEX, SCHEMA  # noqa: E402
 from tests.postgres import Postgres  # noqa: E402
 from tests.predictor.conftest import VALID_RECORD  # noqa: E402
-from tests.support import free_port, stop, wait_for_http  # noqa: E402
+from tests.support import stop  # noqa: E402
 
 FILLER_INPUT = json.dumps(VALID_RECORD, separators=(",", ":"), sort_keys=True)
 
@@ -91,13 +92,12 @@ def main() -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        default=REPO / "var" / "predictor" / "model-cache",
+        default=DEFAULT_CACHE,
         help="a model cache from `make up` (all predictors serve it, the registry unreachable)",
     )
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "audit.md")
     args = parser.parse_args()
-    if not any(args.cache.glob("*/current.json")):
-        print(f"no model cache in {args.cache}: run `make up` once", file=sys.stderr)
+    if not has_cache(args.cache):
         return 2
     work = Path(tempfile.mkdtemp(prefix="churnguard-audit-bench-"))
     postgres = Postgres()
@@ -116,24 +116,10 @@ def main() -> int:
         }
         urls = {}
         for index, (name, (audit_url, durable)) in enumerate(setups.items()):
-            port = free_port()
-            cache = work / f"cache-{index}"
-            shutil.copytree(args.cache, cache)
-            env = {
-                **os.environ,
-                "MLFLOW_TRACKING_URI": "http://127.0.0.1:1",  # unreachable: every predictor serves the cache
-                "MLFLOW_DISABLE_TELEMETRY": "true",
-                "PREDICTOR_PORT": str(port),
-                "PREDICTOR_CACHE_DIR": str(cache),
-                "PREDICTOR_API_KEYS": API_KEY,
-                "PREDICTOR_AUDIT_URL": audit_url,
-                "PREDICTOR_AUDIT_DURABLE": durable,
-                "PREDICTOR_POLL_SECONDS": "0",
-            }
-            process = spawn([sys.executable, "-m", "services.cli", "serve"], env, work / f"predictor-{index}.log")
+            process, urls[name] = start_cached_predictor(
+                args.cache, work, str(index), PREDICTOR_AUDIT_URL=audit_url, PREDICTOR_AUDIT_DURABLE=durable
+            )
             processes.append(process)
-            urls[name] = f"http://127.0.0.1:{port}"
-            wait_for_http(f"{urls[name]}/health/ready", 120, process)
         body = work / "one.json"
         body.write_text(json.dumps(VALID_RECORD))
         results: dict[str, list[dict[str, float]]] = {name: [] for name in setups}

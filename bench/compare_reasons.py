@@ -21,39 +21,25 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.compare_serving import API_KEY, spawn, wrk  # noqa: E402
+from bench.cached_predictor import DEFAULT_CACHE, has_cache, start_cached_predictor  # noqa: E402
+from bench.compare_serving import API_KEY, wrk  # noqa: E402
 from tests.predictor.conftest import VALID_RECORD  # noqa: E402
-from tests.support import free_port, stop, wait_for_http  # noqa: E402
+from tests.support import stop  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cache", type=Path, default=REPO / "var" / "predictor" / "model-cache")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "reasons.md")
     args = parser.parse_args()
-    if not any(args.cache.glob("*/current.json")):
-        print(f"no model cache in {args.cache}: run `make up` once", file=sys.stderr)
+    if not has_cache(args.cache):
         return 2
     work = Path(tempfile.mkdtemp(prefix="churnguard-reasons-bench-"))
-    shutil.copytree(args.cache, work / "cache")
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": "http://127.0.0.1:1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "PREDICTOR_PORT": str(port),
-        "PREDICTOR_CACHE_DIR": str(work / "cache"),
-        "PREDICTOR_API_KEYS": API_KEY,
-        "PREDICTOR_AUDIT_URL": f"sqlite:///{work / 'audit.sqlite3'}",
-        "PREDICTOR_POLL_SECONDS": "0",
-    }
-    predictor = spawn([sys.executable, "-m", "services.cli", "serve"], env, work / "predictor.log")
-    url = f"http://127.0.0.1:{port}"
+    predictor, url = start_cached_predictor(args.cache, work, "reasons")
     headers = {"Authorization": f"Bearer {API_KEY}"}
     try:
-        wait_for_http(f"{url}/health/ready", 120, predictor)
         body = work / "one.json"
         body.write_text(json.dumps(VALID_RECORD))
         routes = {"without reasons": "/predict", "with ?reasons=3": "/predict?reasons=3"}

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from services.monitor.state import AlertKind
+
 CHANNELS = ("email", "slack")
-KINDS = (
-    "DOWN",
-    "REMINDER",
-    "RECOVERED",
-    "DEGRADED",
-    "CLEARED",
-    "MAINTENANCE_ENDED",
-    "CHANNEL_FAILING",
-    "CHANNEL_RECOVERED",
-)
+KINDS = tuple(kind for kind in get_args(AlertKind) if kind != "TEST")  # test alerts are not counted
 
 
 class MonitorMetrics:

@@ -75,16 +75,6 @@ def in_words(feature: str, value: Any) -> str:
     return CATEGORY_WORDS.get(feature, {}).get(str(value), f"{feature}: {value}")
 
 
-@dataclass(frozen=True)
-class Reason:
-    feature: str
-    text: str
-    contribution: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"feature": self.feature, "text": self.text, "contribution": self.contribution}
-
-
 class Explainer(Protocol):
     @property
     def method(self) -> str: ...
@@ -106,7 +96,9 @@ def top_reasons(explainer: Explainer, columns: Columns, limit: int) -> list[list
         raising = sorted(
             ((values[i], feature) for feature, values in by_feature.items() if values[i] > 0), reverse=True
         )[:limit]
-        answers.append([Reason(f, in_words(f, columns[f][i]), round(c, 6)).as_dict() for c, f in raising])
+        answers.append(
+            [{"feature": f, "text": in_words(f, columns[f][i]), "contribution": round(c, 6)} for c, f in raising]
+        )
     return answers
 
 
