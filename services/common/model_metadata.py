@@ -26,6 +26,10 @@ class NumericProfile(BaseModel):
     quantiles: dict[str, float] = Field(default_factory=dict)
     null_fraction: float = 0.0
     bin_edges: list[float] = Field(default_factory=list, description="inner edges of the drift bins")
+    bin_fractions: list[float] = Field(
+        default_factory=list,
+        description="the training share in each bin (a value at or above an edge goes right); empty: unknown",
+    )
 
 
 class TrainingProfile(BaseModel):

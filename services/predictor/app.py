@@ -15,6 +15,7 @@ from services.predictor.audit import AuditLog
 from services.predictor.audit_backend import open_backend
 from services.predictor.auth import ApiKeyGuard
 from services.predictor.deps import Services
+from services.predictor.drift_watch import DriftWatch
 from services.predictor.errors import install_error_handlers
 from services.predictor.hot_routes import HotRoutes
 from services.predictor.metrics import PredictorMetrics
@@ -52,6 +53,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         audit=audit,
         predictions=PredictionService(store, audit, metrics, settings.audit_commit_timeout_seconds),
         readiness=Readiness(store, audit, metrics, settings),
+        drift=DriftWatch(store, audit, metrics, settings),
     )
 
     @contextlib.asynccontextmanager

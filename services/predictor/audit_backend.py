@@ -30,6 +30,9 @@ class AuditBackend(Protocol):
 
     def fetch(self, prediction_id: str) -> dict[str, Any] | None: ...
 
+    def recent(self, model_version: str, limit: int) -> list[tuple[str, float]]:
+        """(input JSON, probability) of the version's latest `limit` records with their input, newest first."""
+
     def purge(self, before: str, limit: int) -> int:
         """Delete up to `limit` records created before `before` (ISO time); the number deleted."""
 

@@ -98,6 +98,20 @@ class PostgresBackend:
                 raise
             return None if row is None else dict(row)
 
+    def recent(self, model_version: str, limit: int) -> list[tuple[str, float]]:
+        with self._errors("audit log unreadable"):
+            reader = self._reader()
+            try:
+                rows = reader.execute(
+                    "SELECT input_json, churn_probability FROM predictions WHERE model_version = %s "
+                    "AND input_json IS NOT NULL ORDER BY created_at DESC LIMIT %s",
+                    (model_version, limit),
+                ).fetchall()
+            except psycopg.Error:
+                reader.close()
+                raise
+            return [(str(row["input_json"]), float(row["churn_probability"])) for row in rows]
+
     def purge(self, before: str, limit: int) -> int:
         with self._errors("audit retention failed"), self._connect() as connection:
             cursor = connection.execute(

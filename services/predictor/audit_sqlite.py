@@ -85,6 +85,15 @@ class SqliteBackend:
             found = row.fetchone()
         return None if found is None else dict(found)
 
+    def recent(self, model_version: str, limit: int) -> list[tuple[str, float]]:
+        with self._errors("audit log unreadable"), self._connection() as connection:
+            rows = connection.execute(
+                "SELECT input_json, churn_probability FROM predictions WHERE model_version = ? "
+                "AND input_json IS NOT NULL ORDER BY created_at DESC LIMIT ?",
+                (model_version, limit),
+            )
+            return [(str(raw), float(probability)) for raw, probability in rows]
+
     def purge(self, before: str, limit: int) -> int:
         with self._errors("audit retention failed"), self._connection() as connection:
             cursor = connection.execute(

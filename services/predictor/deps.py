@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from services.predictor.audit import AuditLog
+from services.predictor.drift_watch import DriftWatch
 from services.predictor.metrics import PredictorMetrics
 from services.predictor.model_store import ModelStore
 from services.predictor.predictions import PredictionService
@@ -25,6 +26,7 @@ class Services:
     audit: AuditLog
     predictions: PredictionService
     readiness: Readiness
+    drift: DriftWatch
 
 
 def get_services_now(request: Request) -> Services:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 if TYPE_CHECKING:
     from services.predictor.audit import AuditLog
+    from services.predictor.drift import DriftReport
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -114,7 +116,26 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
+        # The same window for every worker (it is read from the shared audit log): one series each.
+        self.feature_drift = Gauge(
+            "churnguard_feature_drift_psi",
+            "Population stability index of the recent records against the training profile (NaN: too few).",
+            ["feature"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.score_drift = Gauge(
+            "churnguard_score_drift_psi",
+            "Population stability index of the recent scores against the training scores (NaN: too few).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         self._model_labels: tuple[str, str, str] | None = None
+
+    def show_drift(self, report: DriftReport) -> None:
+        for feature, value in report.features.items():
+            self.feature_drift.labels(feature).set(math.nan if value is None else value)
+        self.score_drift.set(math.nan if report.score is None else report.score)
 
     def show_audit(self, audit: AuditLog) -> None:
         """Read at scrape time: cheap (a stat and a statvfs, or one size query)."""

@@ -41,6 +41,9 @@ class PredictorSettings(BaseSettings):
     )
     audit_commit_timeout_seconds: float = Field(5.0, gt=0, description="durable mode: longest wait for a commit")
     audit_retention_days: int = Field(400, ge=1, description="older audit records are removed")
+    drift_window: int = Field(5000, ge=10, description="the last N scored records of the served version")
+    drift_min_records: int = Field(500, ge=1, description="below this many, drift is null (not enough to say)")
+    drift_seconds: float = Field(60.0, gt=0, description="how long a computed drift report is reused")
     admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="keys for /admin/reload, GET /predictions/{id}, POST /outcomes; unset: PREDICTOR_API_KEYS",

@@ -17,12 +17,14 @@ def numeric_profile(values: pd.Series) -> NumericProfile:
     """Range, quantiles, nulls and the inner edges of the drift bins of one number."""
     present = values.dropna()
     edges = sorted({float(present.quantile(q)) for q in DRIFT_BIN_QUANTILES})
+    counts = np.bincount(np.searchsorted(edges, present.to_numpy(dtype=float), side="right"), minlength=len(edges) + 1)
     return NumericProfile(
         min=float(present.min()),
         max=float(present.max()),
         quantiles={str(q): float(present.quantile(q)) for q in QUANTILES},
         null_fraction=float(values.isna().mean()),
         bin_edges=edges,
+        bin_fractions=[float(c) for c in counts / max(len(present), 1)],
     )
 
 

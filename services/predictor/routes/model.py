@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from services.predictor.audit_backend import AuditStoreError
 from services.predictor.auth import ApiKeyDep
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.errors import ApiError
@@ -40,3 +42,22 @@ async def model_card(services: ServicesDep, _: ApiKeyDep) -> Response:
             "registry": services.store.registry.as_dict(),
         }
     )
+
+
+@router.get(
+    "/model/drift",
+    responses={
+        401: {"description": "API key"},
+        503: {"description": "no model loaded, or the audit log cannot be read"},
+    },
+)
+async def model_drift(services: ServicesDep, _: ApiKeyDep) -> Response:
+    """PSI of the last PREDICTOR_DRIFT_WINDOW scored records of the served version, per feature and for the
+    score, against its training profile; null below PREDICTOR_DRIFT_MIN_RECORDS."""
+    try:
+        report = await run_in_threadpool(services.drift.report)
+    except AuditStoreError as error:
+        raise ApiError(503, "audit_unavailable", f"the audit log cannot be read now: {error}") from error
+    if report is None:
+        raise ApiError(503, "no_model", f"no model loaded yet: {services.store.last_error or 'loading'}")
+    return json_response(report)
