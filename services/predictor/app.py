@@ -15,16 +15,16 @@ from services.predictor.audit import AuditLog
 from services.predictor.audit_backend import open_backend
 from services.predictor.auth import ApiKeyGuard
 from services.predictor.deps import Services
-from services.predictor.drift_watch import DriftWatch
 from services.predictor.errors import install_error_handlers
 from services.predictor.hot_routes import HotRoutes
 from services.predictor.metrics import PredictorMetrics
+from services.predictor.model_health import ModelHealth
 from services.predictor.model_keeper import keep_model_fresh
 from services.predictor.model_store import ModelStore, ReloadOutcome
 from services.predictor.predictions import PredictionService
 from services.predictor.readiness import CHECKS, Readiness
 from services.predictor.request_context import RequestContextMiddleware, RouteLabels
-from services.predictor.routes import health, model, ops, predict, weekly_list_page
+from services.predictor.routes import health, model, ops, outcomes, predict, weekly_list_page
 from services.predictor.settings import PredictorSettings
 from services.predictor.validation import FAILURE_FIELDS
 
@@ -53,7 +53,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         audit=audit,
         predictions=PredictionService(store, audit, metrics, settings.audit_commit_timeout_seconds),
         readiness=Readiness(store, audit, metrics, settings),
-        drift=DriftWatch(store, audit, metrics, settings),
+        health=ModelHealth(store, audit, metrics, settings),
     )
 
     @contextlib.asynccontextmanager
@@ -82,7 +82,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         [key.get_secret_value() for key in settings.api_keys], [key.get_secret_value() for key in settings.admin_keys]
     )
     install_error_handlers(app)
-    routers = [module.router for module in (predict, model, ops, health, weekly_list_page)]
+    routers = [module.router for module in (predict, model, ops, outcomes, health, weekly_list_page)]
     for router in routers:
         app.include_router(router)  # no prefixes: each route's path is the one served
     routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]

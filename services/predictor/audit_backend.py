@@ -33,6 +33,15 @@ class AuditBackend(Protocol):
     def recent(self, model_version: str, limit: int) -> list[tuple[str, float]]:
         """(input JSON, probability) of the version's latest `limit` records with their input, newest first."""
 
+    def known(self, prediction_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are in the log."""
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, bool, bool | None, str]]) -> None:
+        """(prediction id, churned, contacted, recorded at): a later outcome for an id replaces the earlier."""
+
+    def outcomes(self) -> list[tuple[str, float, float, bool, bool | None]]:
+        """(model version, probability, threshold, churned, contacted) of every prediction with an outcome."""
+
     def purge(self, before: str, limit: int) -> int:
         """Delete up to `limit` records created before `before` (ISO time); the number deleted."""
 

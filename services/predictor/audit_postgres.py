@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS predictions (
     input_json TEXT
 );
 CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at);
+CREATE TABLE IF NOT EXISTS outcomes (
+    prediction_id TEXT PRIMARY KEY,
+    churned BOOLEAN NOT NULL,
+    contacted BOOLEAN,
+    recorded_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at DOUBLE PRECISION);
 """
 PG_TYPES = {"REAL": "DOUBLE PRECISION", "TEXT": "TEXT"}
@@ -111,6 +117,38 @@ class PostgresBackend:
                 reader.close()
                 raise
             return [(str(row["input_json"]), float(row["churn_probability"])) for row in rows]
+
+    def known(self, prediction_ids: Sequence[str]) -> set[str]:
+        with self._errors("audit log unreadable"), self._connect() as connection:
+            rows = connection.execute(
+                "SELECT prediction_id FROM predictions WHERE prediction_id = ANY(%s)", (list(prediction_ids),)
+            )
+            return {row["prediction_id"] for row in rows}
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, bool, bool | None, str]]) -> None:
+        with self._errors("outcomes not recorded"), self._connect() as connection, connection.transaction():
+            connection.cursor().executemany(
+                "INSERT INTO outcomes VALUES (%s, %s, %s, %s) ON CONFLICT (prediction_id) DO UPDATE SET "
+                "churned = EXCLUDED.churned, contacted = EXCLUDED.contacted, recorded_at = EXCLUDED.recorded_at",
+                outcomes,
+            )
+
+    def outcomes(self) -> list[tuple[str, float, float, bool, bool | None]]:
+        with self._errors("audit log unreadable"), self._connect() as connection:
+            rows = connection.execute(
+                "SELECT p.model_version, p.churn_probability, p.threshold, o.churned, o.contacted "
+                "FROM outcomes o JOIN predictions p ON p.prediction_id = o.prediction_id"
+            )
+            return [
+                (
+                    str(r["model_version"]),
+                    float(r["churn_probability"]),
+                    float("nan") if r["threshold"] is None else float(r["threshold"]),
+                    bool(r["churned"]),
+                    r["contacted"],
+                )
+                for r in rows
+            ]
 
     def purge(self, before: str, limit: int) -> int:
         with self._errors("audit retention failed"), self._connect() as connection:

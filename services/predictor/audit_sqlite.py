@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS predictions (
     request_id TEXT,
     input_json TEXT
 );
+CREATE TABLE IF NOT EXISTS outcomes (
+    prediction_id TEXT PRIMARY KEY,
+    churned INTEGER NOT NULL,
+    contacted INTEGER,
+    recorded_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
 """
 INDEX = "CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at)"
@@ -93,6 +99,31 @@ class SqliteBackend:
                 (model_version, limit),
             )
             return [(str(raw), float(probability)) for raw, probability in rows]
+
+    def known(self, prediction_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self._errors("audit log unreadable"), self._connection() as connection:
+            for start in range(0, len(prediction_ids), 500):
+                chunk = list(prediction_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT prediction_id FROM predictions WHERE prediction_id IN ({marks})"
+                found.update(row[0] for row in connection.execute(query, chunk))
+        return found
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, bool, bool | None, str]]) -> None:
+        with self._errors("outcomes not recorded"), self._connection() as connection:
+            connection.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?)", outcomes)
+
+    def outcomes(self) -> list[tuple[str, float, float, bool, bool | None]]:
+        with self._errors("audit log unreadable"), self._connection() as connection:
+            rows = connection.execute(
+                "SELECT p.model_version, p.churn_probability, p.threshold, o.churned, o.contacted "
+                "FROM outcomes o JOIN predictions p ON p.prediction_id = o.prediction_id"
+            )
+            return [
+                (str(v), float(p), float("nan") if t is None else float(t), bool(c), None if k is None else bool(k))
+                for v, p, t, c, k in rows
+            ]
 
     def purge(self, before: str, limit: int) -> int:
         with self._errors("audit retention failed"), self._connection() as connection:

@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from services.predictor.audit import AuditLog
-from services.predictor.drift_watch import DriftWatch
 from services.predictor.metrics import PredictorMetrics
+from services.predictor.model_health import ModelHealth
 from services.predictor.model_store import ModelStore
 from services.predictor.predictions import PredictionService
 from services.predictor.readiness import Readiness
@@ -26,7 +26,7 @@ class Services:
     audit: AuditLog
     predictions: PredictionService
     readiness: Readiness
-    drift: DriftWatch
+    health: ModelHealth
 
 
 def get_services_now(request: Request) -> Services:

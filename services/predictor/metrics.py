@@ -130,7 +130,44 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
+        self.realized = Gauge(
+            "churnguard_realized_performance",
+            "The serving version's realized figure from outcomes of uncontacted customers (NaN: unknown).",
+            ["figure"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.training_figure = Gauge(
+            "churnguard_training_performance",
+            "The serving version's figure on its training test split.",
+            ["figure"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.below_training = Gauge(
+            "churnguard_performance_below_training",
+            "1 when a realized figure fell below training by PREDICTOR_PERFORMANCE_MARGIN with enough outcomes.",
+            ["figure"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.outcomes = Gauge(
+            "churnguard_outcomes_not_contacted",
+            "Outcomes of uncontacted customers recorded for the serving version.",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         self._model_labels: tuple[str, str, str] | None = None
+
+    def show_performance(self, report: dict[str, Any]) -> None:
+        entry = report["versions"].get(report["serving_version"] or "")
+        now = entry["not_contacted"] if entry else {}
+        then = (entry or {}).get("training") or {}
+        self.outcomes.set(now.get("outcomes", 0))
+        for figure in ("roc_auc", "precision_at_top"):
+            self.realized.labels(figure).set(math.nan if now.get(figure) is None else now[figure])
+            self.training_figure.labels(figure).set(math.nan if then.get(figure) is None else then[figure])
+            self.below_training.labels(figure).set(1 if figure in report["below_training"] else 0)
 
     def show_drift(self, report: DriftReport) -> None:
         for feature, value in report.features.items():

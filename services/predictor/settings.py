@@ -44,6 +44,10 @@ class PredictorSettings(BaseSettings):
     drift_window: int = Field(5000, ge=10, description="the last N scored records of the served version")
     drift_min_records: int = Field(500, ge=1, description="below this many, drift is null (not enough to say)")
     drift_seconds: float = Field(60.0, gt=0, description="how long a computed drift report is reused")
+    performance_margin: float = Field(
+        0.05, ge=0, le=1, description="realized ROC-AUC or top-10% precision this far below training alerts"
+    )
+    performance_min_outcomes: int = Field(200, ge=1, description="uncontacted outcomes before the comparison counts")
     admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="keys for /admin/reload, GET /predictions/{id}, POST /outcomes; unset: PREDICTOR_API_KEYS",

@@ -55,7 +55,7 @@ async def model_drift(services: ServicesDep, _: ApiKeyDep) -> Response:
     """PSI of the last PREDICTOR_DRIFT_WINDOW scored records of the served version, per feature and for the
     score, against its training profile; null below PREDICTOR_DRIFT_MIN_RECORDS."""
     try:
-        report = await run_in_threadpool(services.drift.report)
+        report = await run_in_threadpool(services.health.drift)
     except AuditStoreError as error:
         raise ApiError(503, "audit_unavailable", f"the audit log cannot be read now: {error}") from error
     if report is None:

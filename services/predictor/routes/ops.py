@@ -55,5 +55,5 @@ async def reload_model(services: ServicesDep, _: AdminKeyDep) -> Response:
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format."""
     services.metrics.show_audit(services.audit)
-    await run_in_threadpool(services.drift.refresh_quietly)
+    await run_in_threadpool(services.health.refresh_quietly)
     return Response(services.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
