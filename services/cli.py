@@ -75,6 +75,19 @@ def _weekly_list_job(args: argparse.Namespace) -> int:
     return run_job(args.once)
 
 
+def _drift_report(args: argparse.Namespace) -> int:
+    from services.predictor.drift_report import write_drift_report
+    from services.predictor.settings import PredictorSettings
+
+    settings = PredictorSettings()
+    if args.audit_url:
+        settings = settings.model_copy(update={"audit_url": args.audit_url})
+    written = write_drift_report(settings, args.output, args.version)
+    print(f"drift report for version {written.version} ({written.records} recent records): {written.path}")
+    print(f"logged on run {written.run_id} (artifacts: drift-reports/{written.path.name})")
+    return EXIT_OK
+
+
 def _replay(args: argparse.Namespace) -> int:
     from services.predictor.replay import replay
     from services.predictor.settings import PredictorSettings
@@ -204,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     job = command("weekly-list-job", _weekly_list_job, "Make the weekly list on WEEKLY_LIST_SCHEDULE into the archive.")
     job.add_argument("--once", action="store_true", help="make this week's list now and exit (for cron)")
+    drift = command(
+        "drift-report", _drift_report, "HTML report of recent inputs against the training data, logged in MLflow."
+    )
+    drift.add_argument("--output", type=Path, default=Path("drift-report.html"))
+    drift.add_argument("--version", help="the model version (default: the one MODEL_URI designates now)")
+    drift.add_argument("--audit-url", help="the audit log (default: PREDICTOR_AUDIT_URL, as the predictor)")
     replay = command(
         "replay", _replay, "Re-score a recorded prediction with its recorded model version (exit 0: reproduced)."
     )

@@ -6,17 +6,13 @@ It reads the audit log directly (PREDICTOR_AUDIT_URL), so it works while the pre
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from hashlib import sha256
-from pathlib import Path
 
-from services.common.model_bundle import download_version, load_bundle
 from services.predictor.audit_backend import AuditStoreError, open_backend
 from services.predictor.audit_record import NOT_REPLAYABLE, as_response
 from services.predictor.predictions import columns_of
-from services.predictor.served_model import ServedModel
+from services.predictor.registered_model import load_version
 from services.predictor.settings import PredictorSettings
 from services.predictor.validation import parse_record
 
@@ -48,7 +44,7 @@ def replay(prediction_id: str, settings: PredictorSettings) -> Replay:
     raw_input = str(row["input_json"]).encode()
     if sha256(raw_input).hexdigest() != record["input_sha256"]:
         return Replay([*lines, "the recorded input does not match its recorded sha256: the record was altered"], False)
-    served = _load_version(settings, model["name"], model["version"], model["run_id"])
+    served = load_version(settings.mlflow_tracking_uri, model["name"], model["version"], model["run_id"])
     probability = served.probabilities(columns_of([parse_record(raw_input)]))[0]
     difference = abs(probability - float(record["churn_probability"]))
     reproduced = difference <= TOLERANCE
@@ -62,14 +58,3 @@ def replay(prediction_id: str, settings: PredictorSettings) -> Replay:
         ],
         reproduced,
     )
-
-
-def _load_version(settings: PredictorSettings, name: str, version: str, run_id: str) -> ServedModel:
-    """The recorded version from the registry, checked (canary) exactly as the predictor loads it."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
-    with tempfile.TemporaryDirectory(prefix="churnguard-replay-") as scratch:
-        path = download_version(client, name, version, Path(scratch) / "model")
-        bundle = load_bundle(path, name, version, run_id)
-        return ServedModel.build(bundle, "registry", datetime.now(UTC), 0.0)
