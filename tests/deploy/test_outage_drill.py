@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import signal
@@ -14,6 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.common.customer import parse_csv_row
+from services.common.paths import SHARED_DATA_FILE
+from services.weekly_list.building import Rejected, check_row
 from tests.receivers import MailBox, Webhook, eventually
 from tests.support import REPO_ROOT, free_port, run_weekly_list
 
@@ -158,3 +162,39 @@ def test_a_dead_watchdog_is_announced_by_prometheus_through_alertmanager(
     print(f"\ndrill: MonitorDown by email {time.monotonic() - killed_at:.0f} s after the watchdog was killed")
     [post] = [p for p in webhook.posts if "MonitorDown" in str(p)]
     assert "First: restart the watchdog" in str(post)  # the runbook line travels with the page
+
+
+def test_a_shifted_week_raises_the_drift_rules_in_prometheus(stack: Stack) -> None:
+    """The model-health path end to end: real customers, all new and month-to-month, go through the predictor;
+    its gauges (read from the audit log) reach Prometheus, whose FeatureDrift and ScoreDrift rules turn
+    active (pending for their `for:` of 30 minutes, which a drill does not wait out)."""
+    stack.env.update({"PREDICTOR_DRIFT_SECONDS": "1", "PREDICTOR_AUDIT_DURABLE": "true"})
+    stack.run("up")
+    with SHARED_DATA_FILE.open(encoding="utf-8") as handle:
+        rows = list(enumerate(csv.DictReader(handle), start=2))
+    customers = [parse_csv_row(raw) for line, raw in rows if not isinstance(check_row(line, raw), Rejected)]
+    week = [
+        {
+            **c,
+            "customerID": f"WEEK-{i}",
+            "tenure": 1 + i % 3,
+            "Contract": "Month-to-month",
+            "TotalCharges": c["MonthlyCharges"] * (1 + i % 3),
+        }
+        for i, c in enumerate(customers[:1000])
+    ]
+    answer = httpx.post(f"{stack.url('predictor')}/predict/batch", json={"customers": week}, timeout=60)
+    assert answer.status_code == 200
+
+    def active(alert: str, **labels: str) -> bool:
+        return any(
+            a["labels"]["alertname"] == alert
+            and a["state"] in ("pending", "firing")
+            and all(a["labels"].get(k) == v for k, v in labels.items())
+            for a in prometheus_query(stack, "/api/v1/alerts")["data"]["alerts"]
+        )
+
+    eventually(lambda: active("FeatureDrift", feature="tenure") and active("ScoreDrift"), 60)
+    assert active("FeatureDrift", feature="Contract") and not active("FeatureDrift", feature="gender")
+    drift = httpx.get(f"{stack.url('predictor')}/model/drift", timeout=10).json()
+    assert drift["records"] == 1000 and drift["features"]["tenure"] > 0.2
