@@ -84,9 +84,14 @@ def test_sigterm_loses_no_accepted_prediction(predictor_process: PredictorProces
     assert served <= audit_ids(tmp_path / "audit.sqlite3")
 
 
-def test_sigkill_under_load_loses_no_answered_prediction(predictor_process: PredictorProcess, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sigkill_under_load_loses_no_answered_prediction(
+    predictor_process: PredictorProcess, tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
     """Durable: 8 clients, SIGKILL after 3 s; every id a client got back is in the log."""
     predictor_process.env["PREDICTOR_AUDIT_DURABLE"] = "true"
+    if backend == "postgresql":
+        predictor_process.env["PREDICTOR_AUDIT_URL"] = request.getfixturevalue("postgres_url")
     predictor_process.start()
     answered: list[str] = []
     stop = threading.Event()
@@ -109,9 +114,17 @@ def test_sigkill_under_load_loses_no_answered_prediction(predictor_process: Pred
     stop.set()
     for thread in clients:
         thread.join(15)
-    assert len(answered) > 500
-    missing = set(answered) - audit_ids(tmp_path / "audit.sqlite3")
+    assert len(answered) > 300
+    stored = audit_ids(tmp_path / "audit.sqlite3") if backend == "sqlite" else pg_ids(request)
+    missing = set(answered) - stored
     assert not missing, f"{len(missing)} of {len(answered)} answered predictions are not in the audit log"
+
+
+def pg_ids(request: pytest.FixtureRequest) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(request.getfixturevalue("postgres_url")) as connection:
+        return {row[0] for row in connection.execute("SELECT prediction_id FROM predictions")}
 
 
 def test_the_old_setting_name_still_places_the_log(predictor_process: PredictorProcess, tmp_path: Path) -> None:
