@@ -109,18 +109,35 @@ def test_prometheus_rules_pass_their_unit_tests() -> None:
 
 @promtool
 @pytest.mark.parametrize(
-    ("expression", "alert"),
+    ("expression", "weakened", "alert"),
     [
-        ('up{job="predictor"} == 0', "PredictorDown"),
-        ("min by (instance) (churnguard_model_matches_registry) == 0", "ModelNotRegistryTarget"),
+        ('up{job="predictor"} == 0', 'up{job="predictor"} == 2', "PredictorDown"),
+        (
+            "min by (instance) (churnguard_model_matches_registry) == 0",
+            "min by (instance) (churnguard_model_matches_registry) == 2",
+            "ModelNotRegistryTarget",
+        ),
+        # Counting series instead of versions: two replicas on one version would look like a change.
+        (
+            "count by (name) (count by (name, version) (max_over_time(churnguard_model_info[10m]))) > 1",
+            "count by (name) (max_over_time(churnguard_model_info[10m])) > 1",
+            "ModelVersionChanged",
+        ),
+        # Summing replicas: two replicas at 0.15 each would look like a drift of 0.3.
+        (
+            "max by (feature) (churnguard_feature_drift_psi) > 0.2",
+            "sum by (feature) (churnguard_feature_drift_psi) > 0.2",
+            "FeatureDrift",
+        ),
+        ("< 0.2)", "< 0.1)", "AuditDiskFilling"),
     ],
 )
-def test_a_weakened_rule_fails_its_unit_test(tmp_path: Path, expression: str, alert: str) -> None:
+def test_a_weakened_rule_fails_its_unit_test(tmp_path: Path, expression: str, weakened: str, alert: str) -> None:
     (tmp_path / "rules").mkdir()
     (tmp_path / "tests").mkdir()
     rules = (PROMETHEUS / "rules" / "churnguard.yml").read_text()
     assert expression in rules
-    (tmp_path / "rules" / "churnguard.yml").write_text(rules.replace(expression, expression[:-1] + "2"))
+    (tmp_path / "rules" / "churnguard.yml").write_text(rules.replace(expression, weakened))
     shutil.copy(PROMETHEUS / "tests" / "churnguard_test.yml", tmp_path / "tests")
     result = subprocess.run(
         ["promtool", "test", "rules", "tests/churnguard_test.yml"], cwd=tmp_path, capture_output=True, text=True
