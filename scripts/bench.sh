@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: the side-by-side serving benchmark; writes bench/results/latest.md.
+# `make bench`: the side-by-side serving benchmark (bench/results/latest.md); then, when `make up` has left a
+# model cache, model-health tracking on and off side by side (bench/results/model-health.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh
-exec .venv/bin/python bench/compare_serving.py "$@"
+.venv/bin/python bench/compare_serving.py "$@"
+if ls var/predictor/model-cache/*/current.json >/dev/null 2>&1; then
+  .venv/bin/python bench/compare_model_health.py
+else
+  echo "no model cache (run \`make up\` once): bench/compare_model_health.py skipped" >&2
+fi

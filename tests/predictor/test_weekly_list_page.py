@@ -15,6 +15,7 @@ from selenium.webdriver.support.ui import Select
 from services.common.paths import SHARED_DATA_FILE
 from tests.browser import LAPTOP, chromium, screenshot
 from tests.conftest import PredictorProcess
+from tests.predictor.conftest import AppFactory
 from tests.receivers import eventually
 
 pytestmark = pytest.mark.slow
@@ -95,3 +96,18 @@ def test_the_page_asks_for_the_key_as_http_basic(predictor_process: PredictorPro
     link = made.text.split('id="download" href="')[1].split('"')[0]
     assert httpx.get(f"{predictor_process.url}{link}").status_code == 401
     assert httpx.get(f"{predictor_process.url}{link}", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+
+
+def test_only_the_page_takes_a_large_upload(start_app: AppFactory, tmp_path: Path) -> None:
+    """The page's limit is its own: an export far above PREDICTOR_MAX_BODY_BYTES is taken there, not elsewhere."""
+    client = start_app(max_body_bytes=4096, weekly_list_max_upload_bytes=8 * 1024 * 1024)
+    export = export_with_a_bad_row(tmp_path, 600)  # ~80 KB
+    assert export.stat().st_size > 16 * 4096
+    made = client.post(
+        "/weekly-list", files={"export": ("export.csv", export.read_bytes())}, data={"top": "10", "format": "csv"}
+    )
+    assert made.status_code == 200 and "599 scored" in made.text
+    big = client.post(
+        "/predict/batch", content=b"{" + b" " * 200_000 + b"}", headers={"content-type": "application/json"}
+    )
+    assert big.status_code == 413
