@@ -88,6 +88,20 @@ def _drift_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from services.tracker.backup import BackupError, Sources, backup, restore
+
+    sources = Sources(args.tracker_dir, args.audit_url, args.lists_dir)
+    try:
+        manifest = backup(sources, args.to) if args.action == "backup" else restore(args.source, sources)
+    except BackupError as error:
+        print(f"{args.action}: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    verb = "backed up into" if args.action == "backup" else "restored from"
+    print(f"{len(manifest['files'])} files {verb} {args.to if args.action == 'backup' else args.source}")
+    return EXIT_OK
+
+
 def _replay(args: argparse.Namespace) -> int:
     from services.predictor.replay import replay
     from services.predictor.settings import PredictorSettings
@@ -223,6 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--output", type=Path, default=Path("drift-report.html"))
     drift.add_argument("--version", help="the model version (default: the one MODEL_URI designates now)")
     drift.add_argument("--audit-url", help="the audit log (default: PREDICTOR_AUDIT_URL, as the predictor)")
+    for action, summary in (
+        ("backup", "Copy the tracker (database, artifacts), the audit log and the list archive, while running."),
+        ("restore", "Put a backup back into empty places (checked against its manifest first)."),
+    ):
+        parser_ = command(action, _backup, summary)
+        parser_.set_defaults(action=action)
+        if action == "backup":
+            parser_.add_argument("--to", type=Path, required=True, help="a new, empty folder")
+        else:
+            parser_.add_argument("--from", dest="source", type=Path, required=True)
+        parser_.add_argument("--tracker-dir", type=Path, default=Path("var/mlflow"))
+        parser_.add_argument("--audit-url", help="sqlite:///PATH or postgresql://... (default: none)")
+        parser_.add_argument("--lists-dir", type=Path, help="the weekly list archive (default: none)")
     replay = command(
         "replay", _replay, "Re-score a recorded prediction with its recorded model version (exit 0: reproduced)."
     )
