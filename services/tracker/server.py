@@ -1,4 +1,5 @@
-"""`churnguard tracker`: a real MLflow tracking server (SQLite store, artifacts on disk, served)."""
+"""`churnguard tracker`: a real MLflow tracking server (SQLite store, or PostgreSQL with
+CHURNGUARD_TRACKER_BACKEND_STORE_URI; artifacts on disk, served)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def server_command(settings: TrackerSettings, host: str, port: int, data_dir: Pa
         "mlflow",
         "server",
         "--backend-store-uri",
-        f"sqlite:///{data_dir.resolve() / 'mlflow.db'}",
+        settings.tracker_backend_store_uri or f"sqlite:///{data_dir.resolve() / 'mlflow.db'}",
         "--artifacts-destination",
         str((data_dir / "artifacts").resolve()),
         "--serve-artifacts",

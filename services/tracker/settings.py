@@ -41,6 +41,10 @@ class TrackerSettings(BaseSettings):
     tracker_host: str = "127.0.0.1"
     tracker_port: int = Field(5000, ge=1, le=65535)
     tracker_data_dir: Path = VAR_DIR / "mlflow"
+    tracker_backend_store_uri: str | None = Field(
+        None,
+        description="e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB for replicas; unset: SQLite in the data dir",
+    )
     tracker_allowed_hosts: str = "tracker,tracker:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
     predictor_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000"],

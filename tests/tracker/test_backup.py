@@ -106,3 +106,25 @@ def test_a_lost_tracker_is_restored_and_serves_its_champion_again(tmp_path: Path
     finally:
         predictor.stop()
         stop(tracker)
+
+
+def test_the_tracker_runs_on_postgresql(tmp_path: Path, postgres_cluster: Postgres) -> None:
+    """The scale-out path: MLflow's store in PostgreSQL, a real run and registration through it."""
+    database = postgres_cluster.create_database("mlflow_store").replace("postgresql://", "postgresql+psycopg://")
+    port = free_port()
+    process = start_cli(
+        ["tracker", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "artifacts-only")],
+        env={"CHURNGUARD_TRACKER_BACKEND_STORE_URI": database},
+        log_path=tmp_path / "tracker.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", timeout=120, process=process)
+        settings = TrackerSettings(mlflow_tracking_uri=url, data_cache_dir=tmp_path / "data-cache")
+        outcome = run_experiment(load_config(BASELINE), settings, BASELINE)
+    finally:
+        stop(process)
+    assert not (tmp_path / "artifacts-only" / "mlflow.db").exists()
+    with psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        versions = connection.execute("SELECT version FROM model_versions WHERE name = 'churn-model'").fetchall()
+    assert (int(outcome.version),) in versions
