@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -83,3 +85,28 @@ def run_weekly_list(url: str, output: Path, env: dict[str, str]) -> subprocess.C
         text=True,
         timeout=120,
     )
+
+
+def valid_customers() -> list[dict[str, Any]]:
+    """The data set's customers that pass the schema, as records ready to send."""
+    from services.common.customer import parse_csv_row
+    from services.common.paths import SHARED_DATA_FILE
+    from services.weekly_list.building import Rejected, check_row
+
+    with SHARED_DATA_FILE.open(encoding="utf-8") as handle:
+        rows = list(enumerate(csv.DictReader(handle), start=2))
+    return [parse_csv_row(raw) for line, raw in rows if not isinstance(check_row(line, raw), Rejected)]
+
+
+def shifted_week(customers: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """Real customers made new (tenure 1 to 3) and month-to-month: a week the model was not trained on."""
+    return [
+        {
+            **c,
+            "customerID": f"{prefix}-{i}",
+            "tenure": 1 + i % 3,
+            "Contract": "Month-to-month",
+            "TotalCharges": c["MonthlyCharges"] * (1 + i % 3),
+        }
+        for i, c in enumerate(customers)
+    ]

@@ -9,7 +9,6 @@ A manifest names each part with its sha256, so a restore refuses a damaged backu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from services.common.hashing import file_sha256
 
 MANIFEST = "manifest.json"
 
@@ -50,7 +51,9 @@ def backup(sources: Sources, destination: Path) -> dict[str, Any]:
         shutil.copytree(sources.lists_dir, destination / "weekly-lists")
     manifest = {
         "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "files": {str(p.relative_to(destination)): _sha256(p) for p in sorted(destination.rglob("*")) if p.is_file()},
+        "files": {
+            str(p.relative_to(destination)): file_sha256(p) for p in sorted(destination.rglob("*")) if p.is_file()
+        },
     }
     (destination / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return manifest
@@ -78,7 +81,7 @@ def _checked_manifest(source: Path) -> dict[str, Any]:
         raise BackupError(f"{source} is not a churnguard backup (no readable {MANIFEST})") from error
     for name, digest in manifest["files"].items():
         path = source / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or file_sha256(path) != digest:
             raise BackupError(f"{name} is missing or damaged in {source}: nothing was restored")
     return manifest
 
@@ -116,11 +119,3 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
         live.backup(copy)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

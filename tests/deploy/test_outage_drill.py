@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import signal
@@ -15,11 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.customer import parse_csv_row
-from services.common.paths import SHARED_DATA_FILE
-from services.weekly_list.building import Rejected, check_row
 from tests.receivers import MailBox, Webhook, eventually
-from tests.support import REPO_ROOT, free_port, run_weekly_list
+from tests.support import REPO_ROOT, free_port, run_weekly_list, shifted_week, valid_customers
 
 pytestmark = [
     pytest.mark.slow,
@@ -170,19 +166,7 @@ def test_a_shifted_week_raises_the_drift_rules_in_prometheus(stack: Stack) -> No
     active (pending for their `for:` of 30 minutes, which a drill does not wait out)."""
     stack.env.update({"PREDICTOR_DRIFT_SECONDS": "1", "PREDICTOR_AUDIT_DURABLE": "true"})
     stack.run("up")
-    with SHARED_DATA_FILE.open(encoding="utf-8") as handle:
-        rows = list(enumerate(csv.DictReader(handle), start=2))
-    customers = [parse_csv_row(raw) for line, raw in rows if not isinstance(check_row(line, raw), Rejected)]
-    week = [
-        {
-            **c,
-            "customerID": f"WEEK-{i}",
-            "tenure": 1 + i % 3,
-            "Contract": "Month-to-month",
-            "TotalCharges": c["MonthlyCharges"] * (1 + i % 3),
-        }
-        for i, c in enumerate(customers[:1000])
-    ]
+    week = shifted_week(valid_customers()[:1000], "WEEK")
     answer = httpx.post(f"{stack.url('predictor')}/predict/batch", json={"customers": week}, timeout=60)
     assert answer.status_code == 200
 

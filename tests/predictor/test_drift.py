@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -11,21 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.customer import parse_csv_row
 from services.common.model_metadata import NumericProfile
-from services.common.paths import SHARED_DATA_FILE
 from services.predictor.drift import categorical_psi, numeric_psi, psi
-from services.weekly_list.building import Rejected, check_row
 from tests.predictor.conftest import AppFactory, record
+from tests.support import shifted_week, valid_customers
 
 pytestmark = pytest.mark.slow
 DRIFT = {"drift_window": 5000, "drift_min_records": 500, "drift_seconds": 0.01, "audit_durable": True}
-
-
-def valid_customers() -> list[dict[str, Any]]:
-    with SHARED_DATA_FILE.open(encoding="utf-8") as handle:
-        rows = [(line, raw) for line, raw in enumerate(csv.DictReader(handle), start=2)]
-    return [parse_csv_row(raw) for line, raw in rows if not isinstance(check_row(line, raw), Rejected)]
 
 
 def send(client: TestClient, customers: list[dict[str, Any]]) -> None:
@@ -51,16 +42,7 @@ def test_the_training_rows_drift_near_zero_and_a_shifted_week_drifts(start_app: 
     assert max(report["features"].values()) < 0.05, report["features"]
     assert report["score"] is not None and report["score"] < 0.05
 
-    shifted = [
-        {
-            **c,
-            "customerID": f"S-{i}",
-            "tenure": 1 + i % 3,
-            "Contract": "Month-to-month",
-            "TotalCharges": c["MonthlyCharges"] * (1 + i % 3),
-        }
-        for i, c in enumerate(customers[:1000])
-    ]
+    shifted = shifted_week(customers[:1000], "S")
     week = start_app(directory=tmp_path / "shifted", **DRIFT)
     send(week, shifted)
     drifted = week.get("/model/drift").json()

@@ -16,8 +16,7 @@ from services.tracker.experiment import ExperimentOutcome
 from tests.browser import LAPTOP, chromium, screenshot
 from tests.conftest import Tracker
 from tests.predictor.conftest import AppFactory
-from tests.predictor.test_drift import valid_customers
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, shifted_week, valid_customers
 
 pytestmark = pytest.mark.slow
 
@@ -27,16 +26,7 @@ def test_a_shifted_week_is_reported_and_logged_on_the_run(
 ) -> None:
     audit = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
     client = start_app(audit_url=audit, audit_durable=True)
-    week = [  # real customers, but all new (tenure 1 to 3) and on month-to-month contracts
-        {
-            **c,
-            "customerID": f"W-{i}",
-            "tenure": 1 + i % 3,
-            "Contract": "Month-to-month",
-            "TotalCharges": c["MonthlyCharges"] * (1 + i % 3),
-        }
-        for i, c in enumerate(valid_customers()[:600])
-    ]
+    week = shifted_week(valid_customers()[:600], "W")
     assert client.post("/predict/batch", json={"customers": week}).status_code == 200
     output = tmp_path / "reports" / "drift.html"
     done = subprocess.run(
