@@ -103,3 +103,14 @@ def test_a_down_supersedes_degraded_and_its_recovery_closes_both() -> None:
 def test_the_outage_does_not_count_towards_degraded_after_recovery() -> None:
     _, kinds = run([True] * 10 + [False] * 5 + [True] * 12)
     assert kinds == ["DOWN", "RECOVERED"]
+
+
+def test_degraded_uses_the_configured_window_and_ratio() -> None:
+    limits = Thresholds(
+        failures_to_down=3, successes_to_recover=2, repeat=timedelta(minutes=60), degraded_ratio=0.5, degraded_window=4
+    )
+    state, kinds = TargetState(), []
+    for i, ok in enumerate([True, False, True, False]):
+        state, alerts = observe(TARGET, state, ProbeResult(ok, "HTTP 503", 0.01, T0 + timedelta(seconds=i)), limits)
+        kinds += [a.kind for a in alerts]
+    assert kinds == ["DEGRADED"] and run([True, False, True, False])[1] == []  # the default window is not full
