@@ -1,5 +1,5 @@
 # churnguard: every target calls a script in scripts/ (readable, runnable by hand).
-.PHONY: install test up down status lint bench clean
+.PHONY: install test up down status lint bench clean scale-up scale-down
 
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
@@ -15,6 +15,12 @@ test: install
 
 up: install
 	bash scripts/up.sh
+
+scale-up: install
+	bash scripts/scale.sh up
+
+scale-down:
+	bash scripts/scale.sh down
 
 status:
 	.venv/bin/python scripts/stack.py status
