@@ -94,7 +94,7 @@ def _drill(compose: Compose, tmp_path: Path) -> None:
     eventually(lambda: count(mail_and_hooks(compose)[1], "RECOVERED predictor") > hooks_before, 10, interval=0.5)
     assert weekly_list(compose, tmp_path / "after.csv").returncode == 0
     (REPO_ROOT / "var").mkdir(exist_ok=True)
-    (REPO_ROOT / "var" / "drill-containers.txt").writetext(
+    (REPO_ROOT / "var" / "drill-containers.txt").write_text(
         f"container drill: interval {INTERVAL} s; DOWN email after {email_after:.1f} s,"
         f" Slack after {slack_after:.1f} s\n"
     )
