@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from services.common.customer import FEATURE_FIELDS, INTEGER_FIELDS, NUMERIC_FIELDS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # field name -> one value per record; a batch is scored column by column.
 Columns = Mapping[str, Sequence[Any]]
@@ -21,6 +23,8 @@ def records_to_columns(records: Iterable[Mapping[str, Any]], names: Iterable[str
 
 def columns_to_frame(columns: Columns) -> pd.DataFrame:
     """Build the model input with fixed column order and dtypes (null TotalCharges -> NaN)."""
+    import pandas as pd  # here: a predictor serving the linear scorer never builds a frame
+
     data: dict[str, Any] = {}
     for name in FEATURE_FIELDS:
         if name in INTEGER_FIELDS:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
-from sklearn.pipeline import Pipeline
 
 from services.common.customer import SIGNATURE_TYPES
 from services.common.frame import Columns, columns_to_frame, records_to_columns
@@ -21,6 +21,7 @@ from services.common.model_metadata import ModelMetadata, TrainingProfile
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+    from sklearn.pipeline import Pipeline
 
 CANARY_TOLERANCE = 1e-9
 
@@ -31,15 +32,25 @@ class ModelRejected(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """One model version, loaded from a local copy of its artifacts."""
+    """One model version, loaded from a local copy of its artifacts.
+
+    The sklearn pipeline is loaded on first use: a predictor serving a linear model from its cache
+    never needs it (nor sklearn, scipy, pandas)."""
 
     name: str
     version: str
     run_id: str
-    pipeline: Pipeline
     metadata: ModelMetadata
     signature: dict[str, str]
     path: Path
+    mlmodel: dict[str, Any] = field(repr=False)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        try:
+            return _load_sklearn(self.path, self.mlmodel)
+        except Exception as error:  # noqa: BLE001 - any unreadable artifact is a rejection, named here
+            raise ModelRejected(f"artifacts unreadable: {type(error).__name__}: {error}") from error
 
     @property
     def threshold(self) -> float:
@@ -80,11 +91,14 @@ def download_version(client: MlflowClient, name: str, version: str, destination:
     )
 
 
-def load_bundle(path: Path, name: str, version: str, run_id: str) -> ModelBundle:
-    """Load and check: metadata present, signature equals the customer schema, canary reproduces."""
+def load_bundle(path: Path, name: str, version: str, run_id: str, check_pipeline: bool = True) -> ModelBundle:
+    """Load and check: metadata present, signature equals the customer schema, canary reproduces.
+
+    With `check_pipeline=False` the pipeline is not loaded: the caller checks the canary on the
+    scorer it serves with."""
     try:
         mlmodel = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
-        pipeline = _load_sklearn(path, mlmodel)
+        mlmodel["flavors"]["sklearn"]
     except Exception as error:  # noqa: BLE001 - any unreadable artifact is a rejection, named below
         raise ModelRejected(f"artifacts unreadable: {type(error).__name__}: {error}") from error
     raw_metadata = mlmodel.get("metadata") or {}
@@ -98,14 +112,17 @@ def load_bundle(path: Path, name: str, version: str, run_id: str) -> ModelBundle
         raise ModelRejected(f"model metadata invalid: {problems}") from None
     inputs = (mlmodel.get("signature") or {}).get("inputs")
     signature = {column["name"]: column["type"] for column in json.loads(inputs)} if inputs else {}
-    bundle = ModelBundle(name, version, run_id, pipeline, metadata, signature, path)
+    bundle = ModelBundle(name, version, run_id, metadata, signature, path, mlmodel)
     check_signature(bundle)
-    check_canary(bundle.canary_expected, bundle.pipeline_probabilities(bundle.canary_columns)[0])
+    if check_pipeline:
+        check_canary(bundle.canary_expected, bundle.pipeline_probabilities(bundle.canary_columns)[0])
     return bundle
 
 
 def _load_sklearn(path: Path, mlmodel: dict[str, Any]) -> Pipeline:
     """skops files directly (what our tracker writes); any other format through MLflow's own loader."""
+    from sklearn.pipeline import Pipeline
+
     flavor = mlmodel["flavors"]["sklearn"]
     if flavor.get("serialization_format") == "skops":
         import skops.io

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING
 from services.common.model_bundle import download_version, load_bundle
 from services.common.registry_names import APPROVAL_TAG
 from services.predictor.metrics import PredictorMetrics
+from services.predictor.registry_lookup import NothingDesignated, Target, resolve
 from services.predictor.registry_status import RegistryStatus
+from services.predictor.scorers.linear import SIDECAR_NAME
 from services.predictor.served_model import ServedModel
 from services.predictor.settings import PredictorSettings
 
@@ -47,19 +49,6 @@ class ReloadOutcome(StrEnum):
     @property
     def http_status(self) -> int:
         return {"swapped": 200, "unchanged": 200, "refused": 409, "failed": 503}[self.value]
-
-
-class NothingDesignated(RuntimeError):
-    """MODEL_URI resolves to no version (alias or version missing) although the registry answered."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """The version MODEL_URI designates now."""
-
-    version: str
-    run_id: str
-    approved: bool
 
 
 @dataclass(frozen=True)
@@ -166,19 +155,8 @@ class ModelStore:
         return ReloadResult(ReloadOutcome.SWAPPED, f"now serving version {version}", version)
 
     def _resolve(self) -> Target:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            if self.alias is not None:
-                found = self._client.get_model_version_by_alias(self.name, self.alias)
-            else:
-                found = self._client.get_model_version(self.name, str(self.pinned_version))
-        except MlflowException as error:
-            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                raise NothingDesignated(_describe(error)) from error
-            raise
-        approved = str((found.tags or {}).get(APPROVAL_TAG, "")).lower() == "true"
-        return Target(str(found.version), str(found.run_id), approved)
+        timeout = self.settings.tracker_timeout_seconds
+        return resolve(self.settings.mlflow_tracking_uri, self.name, self.alias, self.pinned_version, timeout)
 
     def _report(self, target: str | None, matches: bool, reachable: bool, detail: str) -> None:
         """Keep /model's registry block and the two gauges equal to what was just learned."""
@@ -225,9 +203,10 @@ class ModelStore:
         made_for = pointer.get("model_uri", DEFAULT_MODEL_URI)
         if made_for != self.settings.model_uri:
             raise ValueError(f"the cached model was made for {made_for}, not {self.settings.model_uri}")
-        bundle = load_bundle(
-            self.cache_root / pointer["version"] / pointer["path"], self.name, pointer["version"], pointer["run_id"]
-        )
+        directory = self.cache_root / pointer["version"] / pointer["path"]
+        # A linear model whose scorer is kept beside it serves without loading the pipeline (no sklearn).
+        kept = (directory / SIDECAR_NAME).is_file()
+        bundle = load_bundle(directory, self.name, pointer["version"], pointer["run_id"], check_pipeline=not kept)
         return ServedModel.build(bundle, "cache", _now(), time.perf_counter() - started)
 
     def _swap(self, model: ServedModel) -> None:

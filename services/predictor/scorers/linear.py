@@ -1,27 +1,24 @@
-"""The linear scorer, derived from the fitted pipeline at load time: per-category contributions + scaled numerics.
+"""The linear scorer: per-category contributions + scaled numerics, with numpy alone.
 
 The sklearn pipeline costs ~7 ms per one-row call (ColumnTransformer checks); the same logistic model
-as a lookup-and-sum costs a few microseconds and agrees to ~1e-16. Only the exact pipeline shape we
-train is covered; anything else returns None and the caller keeps using the pipeline.
+as a lookup-and-sum costs a few microseconds and agrees to ~1e-16. It is derived from the fitted
+pipeline once (linear_fit.py) and kept beside the cached model as JSON, so a restart serves it without
+importing sklearn, scipy or pandas (~150 MB and ~1 s per worker).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import numpy as np
-from scipy.special import expit
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from services.common.frame import Columns
-from services.common.pipeline_steps import CLASSIFIER_STEP, PIPELINE_STEPS, PREPROCESS_STEP
 
+SIDECAR_NAME = "churnguard-linear-scorer.json"
+SIDECAR_FORMAT = 1
 # Below this many records a plain loop beats numpy's per-call overhead (~1 us a column).
 VECTOR_MIN_RECORDS = 64
 
@@ -72,76 +69,43 @@ class LinearScorer:
             logits += (np.where(np.isnan(values), fill, values) - mean) * weight
         for name, contributions in self.categorical:
             logits += np.fromiter(map(contributions.__getitem__, columns[name]), dtype=np.float64, count=count)
-        probabilities: list[float] = expit(logits).tolist()
+        probabilities: list[float] = _expit(logits).tolist()
         return probabilities
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": SIDECAR_FORMAT,
+                "intercept": self.intercept,
+                "numeric": [list(term) for term in self.numeric],
+                "categorical": [[name, dict(contributions)] for name, contributions in self.categorical],
+            }
+        )
 
-def derive_linear_scorer(pipeline: Any) -> LinearScorer | None:
-    """Return an exact fast scorer for our logistic-regression pipeline, or None for anything else."""
-    if not isinstance(pipeline, Pipeline) or tuple(name for name, _ in pipeline.steps) != PIPELINE_STEPS:
+    @classmethod
+    def from_json(cls, text: str) -> LinearScorer:
+        data = json.loads(text)
+        if data.get("format") != SIDECAR_FORMAT:
+            raise ValueError(f"unknown linear scorer format {data.get('format')!r}")
+        return cls(
+            float(data["intercept"]),
+            tuple((str(n), float(f), float(m), float(w)) for n, f, m, w in data["numeric"]),
+            tuple((str(name), Contributions(terms)) for name, terms in data["categorical"]),
+        )
+
+
+def read_sidecar(model_dir: Path) -> LinearScorer | None:
+    """The scorer kept beside a cached model, or None (none yet, or unreadable: derive it again)."""
+    try:
+        return LinearScorer.from_json((model_dir / SIDECAR_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    preprocess, classifier = pipeline.named_steps[PREPROCESS_STEP], pipeline.named_steps[CLASSIFIER_STEP]
-    if not isinstance(preprocess, ColumnTransformer) or type(classifier) is not LogisticRegression:
-        return None
-    if list(classifier.classes_) != [0, 1] or classifier.coef_.shape[0] != 1:
-        return None
-    weights = classifier.coef_[0]
-    numeric: list[tuple[str, float, float, float]] = []
-    categorical: list[tuple[str, Contributions]] = []
-    for name, transformer, columns in preprocess.transformers_:
-        if transformer == "drop" or (name == "remainder" and not len(columns)):
-            continue
-        block = weights[preprocess.output_indices_[name]]
-        if _is_imputed_scaler(transformer):
-            numeric.extend(_numeric_terms(transformer, list(columns), block))
-        elif _is_plain_one_hot(transformer):
-            categorical.extend(_categorical_terms(transformer, list(columns), block))
-        else:
-            return None
-    return LinearScorer(float(classifier.intercept_[0]), tuple(numeric), tuple(categorical))
 
 
-def _is_imputed_scaler(transformer: Any) -> bool:
-    if not isinstance(transformer, Pipeline) or len(transformer.steps) != 2:
-        return False
-    imputer, scaler = transformer.steps[0][1], transformer.steps[1][1]
-    return (
-        isinstance(imputer, SimpleImputer)
-        and imputer.strategy == "constant"
-        and not imputer.add_indicator
-        and isinstance(scaler, StandardScaler)
-    )
-
-
-def _numeric_terms(
-    transformer: Pipeline, columns: list[str], block: np.ndarray
-) -> list[tuple[str, float, float, float]]:
-    imputer, scaler = transformer.steps[0][1], transformer.steps[1][1]
-    means = scaler.mean_ if scaler.with_mean else np.zeros(len(columns))
-    scales = scaler.scale_ if scaler.with_std else np.ones(len(columns))
-    return [
-        (column, float(imputer.statistics_[i]), float(means[i]), float(block[i] / scales[i]))
-        for i, column in enumerate(columns)
-    ]
-
-
-def _is_plain_one_hot(transformer: Any) -> bool:
-    return (
-        isinstance(transformer, OneHotEncoder)
-        and transformer.drop is None
-        and transformer.handle_unknown == "ignore"
-        and getattr(transformer, "infrequent_categories_", None) is None
-        and transformer.min_frequency is None
-        and transformer.max_categories is None
-    )
-
-
-def _categorical_terms(
-    encoder: OneHotEncoder, columns: list[str], block: np.ndarray
-) -> list[tuple[str, Contributions]]:
-    terms: list[tuple[str, Contributions]] = []
-    offset = 0
-    for column, categories in zip(columns, encoder.categories_, strict=True):
-        terms.append((column, Contributions({str(c): float(block[offset + i]) for i, c in enumerate(categories)})))
-        offset += len(categories)
-    return terms
+def _expit(logits: np.ndarray) -> np.ndarray:
+    """The logistic function without overflow, as scipy's expit that sklearn uses."""
+    with np.errstate(over="ignore"):
+        positive = 1.0 / (1.0 + np.exp(-logits))
+        exp = np.exp(logits)
+        negative = exp / (1.0 + exp)
+    return np.where(logits >= 0, positive, negative)

@@ -13,7 +13,8 @@ from services.common.customer import SIGNATURE_TYPES
 from services.common.frame import records_to_columns, records_to_frame
 from services.common.model_bundle import ModelBundle
 from services.common.model_metadata import ModelMetadata
-from services.predictor.scorers.linear import VECTOR_MIN_RECORDS, LinearScorer, derive_linear_scorer
+from services.predictor.scorers.linear import VECTOR_MIN_RECORDS, LinearScorer
+from services.predictor.scorers.linear_fit import derive_linear_scorer
 from services.predictor.scorers.pipeline import PipelineScorer
 from services.predictor.served_model import ServedModel
 from services.tracker.config import load_config
@@ -73,7 +74,7 @@ def test_models_it_does_not_cover_fall_back_to_the_pipeline(data: TrainingData) 
     assert derive_linear_scorer("not a pipeline") is None
 
 
-def served(result: TrainingResult) -> ServedModel:
+def served(result: TrainingResult, directory: Path) -> ServedModel:
     metadata = {
         "threshold": 0.5,
         "canary": {"record": result.canary_record, "expected_probability": result.canary_probability},
@@ -83,22 +84,23 @@ def served(result: TrainingResult) -> ServedModel:
         "churn-model",
         "1",
         "run",
-        result.pipeline,
         ModelMetadata.model_validate(metadata),
         dict(SIGNATURE_TYPES),
-        Path("."),
+        directory,
+        mlmodel={},
     )
+    bundle.__dict__["pipeline"] = result.pipeline  # as if loaded from the artifacts (a cached property)
     return ServedModel.build(bundle, "cache", datetime.now(UTC), 0.0)
 
 
 @pytest.mark.parametrize("path", ["_by_record", "_by_column"])
 def test_a_scorer_path_that_misses_the_canary_is_dropped_for_the_pipeline(
-    data: TrainingData, monkeypatch: pytest.MonkeyPatch, path: str
+    data: TrainingData, monkeypatch: pytest.MonkeyPatch, path: str, tmp_path: Path
 ) -> None:
     result = fit_and_evaluate(load_config(EXPERIMENTS / "baseline.yaml"), data)
-    assert isinstance(served(result).scorer, LinearScorer)
+    assert isinstance(served(result, tmp_path).scorer, LinearScorer)
     honest = getattr(LinearScorer, path)
     monkeypatch.setattr(LinearScorer, path, lambda self, *args: [p + 1e-6 for p in honest(self, *args)])
-    model = served(result)
+    model = served(result, tmp_path)
     assert isinstance(model.scorer, PipelineScorer)  # the check fired: the pipeline serves
     assert abs(model.probabilities(model.bundle.canary_columns)[0] - result.canary_probability) < 1e-9

@@ -1,0 +1,66 @@
+"""Which version MODEL_URI designates, asked of the MLflow REST API with httpx.
+
+The predictor asks every PREDICTOR_POLL_SECONDS in every worker; importing the MLflow client for
+one GET costs ~100 MB and ~0.8 s per worker, so the client is imported only to download a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from services.common.registry_names import APPROVAL_TAG
+
+# What the registry answers when the alias or version does not exist (as MlflowException error codes).
+NOT_DESIGNATED = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
+class NothingDesignated(RuntimeError):
+    """MODEL_URI resolves to no version (alias or version missing) although the registry answered."""
+
+
+class RegistryError(RuntimeError):
+    """The registry did not answer usefully (unreachable, an error page, a server error)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The version MODEL_URI designates now."""
+
+    version: str
+    run_id: str
+    approved: bool
+
+
+def resolve(tracking_uri: str, name: str, alias: str | None, version: str | None, timeout: float) -> Target:
+    """GET the alias (or the pinned version) from the registry; NothingDesignated if it has none."""
+    base = f"{tracking_uri.rstrip('/')}/api/2.0/mlflow"
+    if alias is not None:
+        url, params = f"{base}/registered-models/alias", {"name": name, "alias": alias}
+    else:
+        url, params = f"{base}/model-versions/get", {"name": name, "version": str(version)}
+    try:
+        response = httpx.get(url, params=params, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise RegistryError(f"{type(error).__name__}: {error or 'no answer'} ({tracking_uri})") from error
+    body = _json(response)
+    if response.status_code != 200:
+        code = body.get("error_code", "")
+        message = f"{code or f'HTTP {response.status_code}'}: {body.get('message', response.text[:200])}"
+        if code in NOT_DESIGNATED:
+            raise NothingDesignated(message)
+        raise RegistryError(message)
+    found = body.get("model_version") or {}
+    tags = {tag.get("key"): tag.get("value") for tag in found.get("tags") or []}
+    approved = str(tags.get(APPROVAL_TAG, "")).lower() == "true"
+    return Target(str(found["version"]), str(found.get("run_id", "")), approved)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

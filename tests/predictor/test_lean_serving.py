@@ -1,0 +1,70 @@
+"""A linear model restarted from the cache serves without sklearn, scipy or pandas in the process.
+
+The first load derives the linear scorer from the pipeline and keeps it beside the cached model; a
+restart serves that scorer after checking the canary on both of its paths. What the process really
+loaded is read from /proc/PID/maps (the shared libraries mapped), not from the predictor's own word.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.predictor.scorers.linear import SIDECAR_NAME
+from tests.conftest import PredictorProcess
+from tests.support import valid_customers
+
+pytestmark = pytest.mark.slow
+
+HEAVY = ("/sklearn/", "/scipy/", "/pandas/")
+
+
+def test_a_restart_from_the_cache_serves_the_kept_scorer_without_sklearn(predictor_process: PredictorProcess) -> None:
+    customers = valid_customers()[:50]
+    predictor_process.start()
+    first = _probabilities(predictor_process, customers)
+    assert _heavy_libraries(predictor_process), "the first load reads the pipeline: sklearn must be mapped"
+    assert json.loads(_sidecar(predictor_process).read_text())["format"] == 1
+    predictor_process.stop()
+
+    predictor_process.start()
+    assert _heavy_libraries(predictor_process) == set()
+    model = httpx.get(f"{predictor_process.url}/model", timeout=5).json()
+    assert (model["scorer"], model["fast_path"], model["source"]) == ("linear", True, "cache")
+    assert _probabilities(predictor_process, customers) == first
+
+
+def test_a_kept_scorer_that_misses_the_canary_is_derived_again(predictor_process: PredictorProcess) -> None:
+    customers = valid_customers()[:50]
+    predictor_process.start()
+    first = _probabilities(predictor_process, customers)
+    predictor_process.stop()
+    sidecar = _sidecar(predictor_process)
+    honest = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**honest, "intercept": honest["intercept"] + 0.25}))
+
+    predictor_process.start()
+    assert _heavy_libraries(predictor_process), "a wrong kept scorer must send the predictor back to the pipeline"
+    assert _probabilities(predictor_process, customers) == first
+    assert json.loads(sidecar.read_text()) == honest
+
+
+def _sidecar(predictor: PredictorProcess) -> Path:
+    found = list(Path(predictor.env["PREDICTOR_CACHE_DIR"]).rglob(SIDECAR_NAME))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _probabilities(predictor: PredictorProcess, customers: list[dict[str, object]]) -> list[float]:
+    response = httpx.post(f"{predictor.url}/predict/batch", json={"customers": customers}, timeout=10)
+    assert response.status_code == 200, response.text
+    return [p["churn_probability"] for p in response.json()["predictions"]]
+
+
+def _heavy_libraries(predictor: PredictorProcess) -> set[str]:
+    assert predictor.process is not None
+    maps = Path(f"/proc/{predictor.process.pid}/maps").read_text()
+    return {library for library in HEAVY if library in maps}
