@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `make bench`: the side-by-side serving benchmark (bench/results/latest.md); then, when `make up` has left a
+# `make bench`: the side-by-side serving benchmark (bench/results/latest.md), one worker against two
+# (bench/results/workers.md); then, when `make up` has left a
 # model cache, model-health tracking on and off side by side (bench/results/model-health.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh
 .venv/bin/python bench/compare_serving.py "$@"
+.venv/bin/python bench/compare_workers.py  # 1 worker against 2, memory per worker, cold start (issue 15's targets)
 if ls var/predictor/model-cache/*/current.json >/dev/null 2>&1; then
   .venv/bin/python bench/compare_model_health.py
 else
