@@ -18,19 +18,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from services.common.model_bundle import download_version, load_bundle
+from services.common.model_bundle import load_bundle
 from services.common.registry_names import APPROVAL_TAG
 from services.predictor.metrics import PredictorMetrics
+from services.predictor.prepare_version import prepare_in_child
 from services.predictor.registry_lookup import NothingDesignated, Target, resolve
 from services.predictor.registry_status import RegistryStatus
 from services.predictor.scorers.linear import SIDECAR_NAME
 from services.predictor.served_model import ServedModel
 from services.predictor.settings import PredictorSettings
-
-if TYPE_CHECKING:
-    from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +74,6 @@ class ModelStore:
         self.last_reload: dict[str, str] | None = None
         self.registry = RegistryStatus.not_checked(settings.model_uri)
         self._lock = threading.Lock()
-        self._mlflow: MlflowClient | None = None
-
-    @property
-    def _client(self) -> MlflowClient:
-        """Created on first use: importing mlflow costs ~0.8 s, which a start from the cache skips."""
-        if self._mlflow is None:
-            from mlflow.tracking import MlflowClient
-
-            self._mlflow = MlflowClient(self.settings.mlflow_tracking_uri, self.settings.mlflow_tracking_uri)
-        return self._mlflow
 
     @property
     def cache_root(self) -> Path:
@@ -169,19 +156,23 @@ class ModelStore:
         self.metrics.model_matches_registry.set(1 if matches else 0)
 
     def _fetch(self, version: str, run_id: str) -> ServedModel:
-        """Download into a fresh folder, move it into the cache, load and check; drop it if refused."""
+        """Download and check in a child process (MLflow's client and sklearn stay out of this worker),
+        move it into the cache, load it here and check again; drop it if refused."""
         started = time.perf_counter()
         target = self.cache_root / version
         staging = self.cache_root / f".staging-{uuid.uuid4().hex}"
         try:
-            relative = download_version(self._client, self.name, version, staging).relative_to(staging)
+            tracking_uri, timeout = self.settings.mlflow_tracking_uri, self.settings.prepare_timeout_seconds
+            relative = prepare_in_child(tracking_uri, self.name, version, run_id, staging, timeout)
             if target.exists():
                 shutil.rmtree(target)
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         try:
-            bundle = load_bundle(target / relative, self.name, version, run_id)
+            directory = target / relative
+            kept = (directory / SIDECAR_NAME).is_file()
+            bundle = load_bundle(directory, self.name, version, run_id, check_pipeline=not kept)
             served = ServedModel.build(bundle, "registry", _now(), time.perf_counter() - started)
         except Exception:
             shutil.rmtree(target, ignore_errors=True)

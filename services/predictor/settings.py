@@ -65,6 +65,9 @@ class PredictorSettings(BaseSettings):
     canary_budget_seconds: float = Field(0.5, ge=0)
     ready_cache_seconds: float = Field(2.0, ge=0)
     tracker_timeout_seconds: int = Field(10, gt=0)
+    prepare_timeout_seconds: float = Field(
+        300.0, gt=0, description="longest wait for a new version's download and checks (in a child process)"
+    )
     prometheus_multiproc_dir: Path | None = Field(
         None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
     )

@@ -1,8 +1,9 @@
-"""A linear model restarted from the cache serves without sklearn, scipy or pandas in the process.
+"""A linear model serves without sklearn, scipy or pandas in the predictor's process.
 
-The first load derives the linear scorer from the pipeline and keeps it beside the cached model; a
-restart serves that scorer after checking the canary on both of its paths. What the process really
-loaded is read from /proc/PID/maps (the shared libraries mapped), not from the predictor's own word.
+A new version is downloaded and checked in a child process, which keeps the derived linear scorer
+beside the cached model; the predictor serves that scorer after checking the canary on both of its
+paths, from the registry and after a restart from the cache. What the process really loaded is read
+from /proc/PID/maps (the shared libraries mapped), not from the predictor's own word.
 """
 
 from __future__ import annotations
@@ -22,18 +23,20 @@ pytestmark = pytest.mark.slow
 HEAVY = ("/sklearn/", "/scipy/", "/pandas/")
 
 
-def test_a_restart_from_the_cache_serves_the_kept_scorer_without_sklearn(predictor_process: PredictorProcess) -> None:
+def test_a_linear_model_serves_without_sklearn_from_the_registry_and_the_cache(
+    predictor_process: PredictorProcess,
+) -> None:
     customers = valid_customers()[:50]
     predictor_process.start()
     first = _probabilities(predictor_process, customers)
-    assert _heavy_libraries(predictor_process), "the first load reads the pipeline: sklearn must be mapped"
+    assert _heavy_libraries(predictor_process) == set()
+    assert _model(predictor_process) == ("linear", True, "registry")
     assert json.loads(_sidecar(predictor_process).read_text())["format"] == 1
     predictor_process.stop()
 
     predictor_process.start()
     assert _heavy_libraries(predictor_process) == set()
-    model = httpx.get(f"{predictor_process.url}/model", timeout=5).json()
-    assert (model["scorer"], model["fast_path"], model["source"]) == ("linear", True, "cache")
+    assert _model(predictor_process) == ("linear", True, "cache")
     assert _probabilities(predictor_process, customers) == first
 
 
@@ -50,6 +53,11 @@ def test_a_kept_scorer_that_misses_the_canary_is_derived_again(predictor_process
     assert _heavy_libraries(predictor_process), "a wrong kept scorer must send the predictor back to the pipeline"
     assert _probabilities(predictor_process, customers) == first
     assert json.loads(sidecar.read_text()) == honest
+
+
+def _model(predictor: PredictorProcess) -> tuple[str, bool, str]:
+    model = httpx.get(f"{predictor.url}/model", timeout=5).json()
+    return model["scorer"], model["fast_path"], model["source"]
 
 
 def _sidecar(predictor: PredictorProcess) -> Path:
