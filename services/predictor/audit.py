@@ -111,6 +111,7 @@ class AuditLog:
         self.retention = timedelta(days=retention_days)
         self.last_error: str | None = None
         self._pending: list[AuditBatch] = []
+        self._in_flight: list[AuditBatch] = []  # taken by a flush, not yet committed: still found by get()
         self._pending_count = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -158,6 +159,7 @@ class AuditLog:
         """Commit everything pending now, in one transaction; on failure keep it pending and remember why."""
         with self._lock:
             batches, self._pending = self._pending, []
+            self._in_flight = [*self._in_flight, *batches]
         if not batches:
             return True
         try:
@@ -165,15 +167,27 @@ class AuditLog:
         except AuditStoreError as error:
             with self._lock:
                 self._pending[:0] = batches
+                self._forget_in_flight(batches)
             self._record_failure(str(error))
             return False
+        except BaseException:
+            with self._lock:
+                self._pending[:0] = batches
+                self._forget_in_flight(batches)
+            raise
         with self._lock:
+            self._forget_in_flight(batches)
             self._pending_count -= sum(batch.size for batch in batches)
         self.last_error = None
         for batch in batches:
             if batch.committed is not None and batch.committed.set_running_or_notify_cancel():
                 batch.committed.set_result(None)  # a waiter that gave up (503) cancelled its future
         return True
+
+    def _forget_in_flight(self, batches: list[AuditBatch]) -> None:
+        """Called with the lock held, once `batches` are committed or back in pending."""
+        done = {id(batch) for batch in batches}
+        self._in_flight = [batch for batch in self._in_flight if id(batch) not in done]
 
     def check_writable(self) -> str | None:
         """A real write to the log, now; returns the failure (also kept as `last_error`) or None."""
@@ -188,8 +202,8 @@ class AuditLog:
 
     def get(self, prediction_id: str) -> dict[str, Any] | None:
         """One record by id, including any not yet committed; AuditUnavailable when the log cannot say."""
-        with self._lock:
-            batches = list(self._pending)
+        with self._lock:  # a batch is pending, in flight, or committed: never between (a false 404)
+            batches = [*self._in_flight, *self._pending]
         for batch in batches:
             record = batch.find(prediction_id)
             if record is not None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from services.predictor.audit import AuditBacklog, AuditBatch, AuditLog, AuditUnavailable
 from services.predictor.audit_backend import open_backend, redact
-from services.predictor.audit_record import NOT_REPLAYABLE
+from services.predictor.audit_record import NOT_REPLAYABLE, AuditRecord
 from services.predictor.validation import parse_record
 from tests.predictor.conftest import record
 
@@ -73,6 +75,30 @@ def test_a_record_keeps_the_validated_input_and_is_found_before_and_after_its_co
     assert committed["warnings"] == ["tenure"] and committed["request_id"] == "req-1"
     assert log.get("a")["warnings"] == []  # type: ignore[index]
     assert log.get("nope") is None
+
+
+def test_a_record_being_committed_is_found_meanwhile(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between leaving the queue and its commit a record is in flight: a lookup then must not say 404."""
+    log = audit_log(url)
+    inserting, release = threading.Event(), threading.Event()
+    insert = log.backend.insert
+
+    def slow_insert(records: Sequence[AuditRecord]) -> None:
+        inserting.set()
+        release.wait(10)
+        insert(records)
+
+    monkeypatch.setattr(log.backend, "insert", slow_insert)
+    log.submit(batch(["in-flight"]))
+    flusher = threading.Thread(target=log.flush)
+    flusher.start()
+    try:
+        assert inserting.wait(10)
+        assert log.get("in-flight") is not None
+    finally:
+        release.set()
+        flusher.join(10)
+    assert log.pending == 0 and log.get("in-flight") is not None
 
 
 def test_past_the_bound_a_batch_is_refused_and_nothing_of_it_queued(url: str) -> None:
