@@ -98,7 +98,8 @@ def load_bundle(path: Path, name: str, version: str, run_id: str, check_pipeline
     scorer it serves with."""
     try:
         mlmodel = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
-        mlmodel["flavors"]["sklearn"]
+        if "sklearn" not in mlmodel["flavors"]:
+            raise KeyError("no sklearn flavor")
     except Exception as error:  # noqa: BLE001 - any unreadable artifact is a rejection, named below
         raise ModelRejected(f"artifacts unreadable: {type(error).__name__}: {error}") from error
     raw_metadata = mlmodel.get("metadata") or {}

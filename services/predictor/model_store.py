@@ -22,11 +22,11 @@ from pathlib import Path
 from services.common.model_bundle import load_bundle
 from services.common.registry_names import APPROVAL_TAG
 from services.predictor.metrics import PredictorMetrics
-from services.predictor.prepare_version import prepare_in_child
+from services.predictor.prepare_version import describe_error, prepare_in_child
 from services.predictor.registry_lookup import NothingDesignated, Target, resolve
 from services.predictor.registry_status import RegistryStatus
 from services.predictor.scorers.linear import SIDECAR_NAME
-from services.predictor.served_model import ServedModel
+from services.predictor.served_model import ServedModel, Source
 from services.predictor.settings import PredictorSettings
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class ModelStore:
             try:
                 self._swap(self._from_cache())
             except Exception as error:  # noqa: BLE001 - a bad cache must not stop the registry attempt
-                log.error("cached model unusable", extra={"reason": _describe(error)})
+                log.error("cached model unusable", extra={"reason": describe_error(error)})
         self.reload()
         if self.current is None:
             log.error("no model could be loaded", extra={"reason": self.last_error})
@@ -117,7 +117,7 @@ class ModelStore:
             self.last_error = f"{self.settings.model_uri} designates no version: {error}"
             return ReloadResult(ReloadOutcome.REFUSED, self.last_error, None)
         except Exception as error:  # noqa: BLE001 - tracker unreachable or URI unknown: keep serving
-            self.last_error = f"cannot resolve {self.settings.model_uri}: {_describe(error)}"
+            self.last_error = f"cannot resolve {self.settings.model_uri}: {describe_error(error)}"
             if self.current is None and not (self.cache_root / "current.json").exists():
                 self.last_error += "; no cached model either"
             return ReloadResult(ReloadOutcome.FAILED, self.last_error, None)
@@ -136,7 +136,7 @@ class ModelStore:
         try:
             candidate = self._fetch(version, target.run_id)
         except Exception as error:  # noqa: BLE001 - a bad candidate is refused whatever went wrong
-            self.last_error = f"version {version} refused: {_describe(error)}"
+            self.last_error = f"version {version} refused: {describe_error(error)}"
             return ReloadResult(ReloadOutcome.REFUSED, self.last_error, version)
         self._swap(candidate)
         return ReloadResult(ReloadOutcome.SWAPPED, f"now serving version {version}", version)
@@ -170,10 +170,7 @@ class ModelStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         try:
-            directory = target / relative
-            kept = (directory / SIDECAR_NAME).is_file()
-            bundle = load_bundle(directory, self.name, version, run_id, check_pipeline=not kept)
-            served = ServedModel.build(bundle, "registry", _now(), time.perf_counter() - started)
+            served = self._load(target / relative, version, run_id, "registry", started)
         except Exception:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -195,10 +192,14 @@ class ModelStore:
         if made_for != self.settings.model_uri:
             raise ValueError(f"the cached model was made for {made_for}, not {self.settings.model_uri}")
         directory = self.cache_root / pointer["version"] / pointer["path"]
-        # A linear model whose scorer is kept beside it serves without loading the pipeline (no sklearn).
+        return self._load(directory, pointer["version"], pointer["run_id"], "cache", started)
+
+    def _load(self, directory: Path, version: str, run_id: str, source: Source, started: float) -> ServedModel:
+        """Load a version's folder and check it on the scorer it will serve with. A linear model whose
+        scorer is kept beside it serves without loading the pipeline (no sklearn in this process)."""
         kept = (directory / SIDECAR_NAME).is_file()
-        bundle = load_bundle(directory, self.name, pointer["version"], pointer["run_id"], check_pipeline=not kept)
-        return ServedModel.build(bundle, "cache", _now(), time.perf_counter() - started)
+        bundle = load_bundle(directory, self.name, version, run_id, check_pipeline=not kept)
+        return ServedModel.build(bundle, source, _now(), time.perf_counter() - started)
 
     def _swap(self, model: ServedModel) -> None:
         self.current = model
@@ -223,11 +224,6 @@ class ModelStore:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}"[:500]
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -20,6 +20,12 @@ from services.common.model_bundle import download_version, load_bundle
 from services.predictor.scorers import choose_scorer
 
 
+def describe_error(error: BaseException) -> str:
+    """One line naming the error's kind and its first line: what /model and the log show."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:500]
+
+
 class PreparationFailed(RuntimeError):
     """The version could not be downloaded or failed its checks; the message says why."""
 
@@ -59,8 +65,7 @@ def main(argv: list[str]) -> int:
     try:
         path = prepare(tracking_uri, name, version, run_id, Path(destination))
     except Exception as error:  # noqa: BLE001 - every reason goes back to the predictor, named
-        text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        print(json.dumps({"error": f"{type(error).__name__}: {text}"[:500]}))
+        print(json.dumps({"error": describe_error(error)}))
         return 1
     print(json.dumps({"path": str(path)}))
     return 0
