@@ -9,13 +9,16 @@ from /proc/PID/maps (the shared libraries mapped), not from the predictor's own 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from services.predictor.scorers.linear import SIDECAR_NAME
 from tests.conftest import PredictorProcess
+from tests.predictor.conftest import AppFactory
 from tests.support import valid_customers
 
 pytestmark = pytest.mark.slow
@@ -76,3 +79,19 @@ def _heavy_libraries(predictor: PredictorProcess) -> set[str]:
     assert predictor.process is not None
     maps = Path(f"/proc/{predictor.process.pid}/maps").read_text()
     return {library for library in HEAVY if library in maps}
+
+
+def test_a_version_whose_preparation_takes_too_long_is_refused_with_the_limit_used(start_app: AppFactory) -> None:
+    """PREDICTOR_PREPARE_TIMEOUT_SECONDS bounds the child process; the refusal names the value in force."""
+    client = start_app(wait=False, prepare_timeout_seconds=0.05)
+    deadline = time.monotonic() + 30
+    while "took longer" not in _model_error(client) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "preparing version" in _model_error(client) and "took longer than 0.05 s" in _model_error(client)
+    assert client.get("/health/ready").status_code == 503
+
+
+def _model_error(client: TestClient) -> str:
+    """No model: /model answers 503 with the reason (the last load error)."""
+    answer = client.get("/model")
+    return str(answer.json().get("message")) if answer.status_code == 503 else ""
