@@ -48,6 +48,27 @@ def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
     return subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT)
 
 
+def tracker_with_champion(work: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """A real tracker under `work` with the baseline trained and promoted; the environment to reach it."""
+    port = free_port()
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
+    }
+    command = ["tracker", "--port", str(port), "--data-dir", str(work / "mlflow")]
+    tracker = spawn([sys.executable, "-m", "services.cli", *command], env, work / "tracker.log")
+    try:
+        wait_for_http(f"{env['MLFLOW_TRACKING_URI']}/health", 90, tracker)
+        bootstrap = [sys.executable, "-m", "services.cli", "bootstrap"]
+        subprocess.run(bootstrap, cwd=REPO, env={**os.environ, **env}, check=True, capture_output=True)
+    except BaseException:
+        stop(tracker)
+        raise
+    return tracker, env
+
+
 def wrk(url: str, body_file: Path, concurrency: int, seconds: int, headers: dict[str, str]) -> dict[str, float]:
     script = body_file.with_suffix(".lua")
     header_lines = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
@@ -89,40 +110,10 @@ def main() -> int:
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="churnguard-bench-"))
-    venv_bin = str(Path(sys.executable).parent)
-    base_env = {
-        "PATH": f"{venv_bin}:{os.environ['PATH']}",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    }
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        tracker_port = free_port()
-        tracker_url = f"http://127.0.0.1:{tracker_port}"
-        env = {**base_env, "MLFLOW_TRACKING_URI": tracker_url}
-        tracker = spawn(
-            [
-                sys.executable,
-                "-m",
-                "services.cli",
-                "tracker",
-                "--port",
-                str(tracker_port),
-                "--data-dir",
-                str(work / "mlflow"),
-            ],
-            env,
-            work / "tracker.log",
-        )
+        tracker, env = tracker_with_champion(work)
         processes.append(tracker)
-        wait_for_http(f"{tracker_url}/health", 90, tracker)
-        subprocess.run(
-            [sys.executable, "-m", "services.cli", "bootstrap"],
-            cwd=REPO,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
 
         ports = {name: free_port() for name in SERVERS}
         mlflow_server = spawn(

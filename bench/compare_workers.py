@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.compare_serving import API_KEY, spawn, wrk  # noqa: E402
+from bench.compare_serving import API_KEY, spawn, tracker_with_champion, wrk  # noqa: E402
 from services.common.customer import parse_csv_row  # noqa: E402
 from services.common.paths import SHARED_DATA_FILE  # noqa: E402
 from tests.support import free_port, stop, wait_for_http  # noqa: E402
@@ -44,21 +44,10 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "workers.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="churnguard-workers-"))
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    }
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        tracker_port = free_port()
-        env["MLFLOW_TRACKING_URI"] = f"http://127.0.0.1:{tracker_port}"
-        tracker_command = ["tracker", "--port", str(tracker_port), "--data-dir", str(work / "mlflow")]
-        tracker = spawn([sys.executable, "-m", "services.cli", *tracker_command], env, work / "tracker.log")
+        tracker, env = tracker_with_champion(work)
         processes.append(tracker)
-        wait_for_http(f"{env['MLFLOW_TRACKING_URI']}/health", 90, tracker)
-        bootstrap = [sys.executable, "-m", "services.cli", "bootstrap"]
-        subprocess.run(bootstrap, cwd=REPO, env={**os.environ, **env}, check=True, capture_output=True)
 
         servers: dict[str, tuple[subprocess.Popen[bytes], str, dict[str, str]]] = {}
         for workers in (1, 2):
