@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,21 @@ CREATE TABLE IF NOT EXISTS outcomes (
 CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
 """
 INDEX = "CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at)"
-INSERT = f"INSERT OR IGNORE INTO predictions ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMN_NAMES))})"
-WRITE_SLICE = 200  # rows inserted between two GIL hand-overs (~1 ms of work)
+ROW_MARKS = f"({', '.join('?' * len(COLUMN_NAMES))})"
+# Rows inserted per statement, and between two GIL hand-overs (~1 ms of work). One statement for many rows:
+# sqlite3 releases the GIL at every step, and with requests waiting each release is a thread switch
+# (executemany measured 13 us of CPU a row beside a busy thread, one multi-row statement 5.5 us).
+WRITE_SLICE = 200
+
+
+def insert_statement(rows: int) -> str:
+    """INSERT OR IGNORE of `rows` records in one statement (a retried flush may resend a committed one)."""
+    return f"INSERT OR IGNORE INTO predictions ({COLUMNS}) VALUES {', '.join([ROW_MARKS] * rows)}"
+
+
+def rows_per_statement(connection: sqlite3.Connection) -> int:
+    """SQLite before 3.32 binds at most 999 values a statement: ask the library, never assume."""
+    return min(WRITE_SLICE, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMN_NAMES))
 
 
 class SqliteBackend:
@@ -69,9 +83,11 @@ class SqliteBackend:
         with self._lock, self._errors("audit write failed"):
             writer = self._current_writer()
             try:
+                per_statement = rows_per_statement(writer)
                 with writer:  # one transaction, written in slices
-                    for start in range(0, len(records), WRITE_SLICE):
-                        writer.executemany(INSERT, records[start : start + WRITE_SLICE])
+                    for start in range(0, len(records), per_statement):
+                        rows = records[start : start + per_statement]
+                        writer.execute(insert_statement(len(rows)), list(chain.from_iterable(rows)))
                         time.sleep(0)  # hand the GIL to requests between slices
             except sqlite3.Error:
                 self._writer = None  # a fresh connection next time (the file may have been replaced)

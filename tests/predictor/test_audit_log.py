@@ -157,6 +157,20 @@ def test_a_batch_waits_while_the_file_is_unusable_is_found_meanwhile_and_written
     assert stored == [("a", "C-a", 0), ("b", "C-b", 1), ("c", "C-c", 1)]
 
 
+def test_sqlite_writes_many_records_a_statement_within_the_librarys_bound_and_once_each(tmp_path: Path) -> None:
+    log = audit_log(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    writer = log.backend._current_writer()  # type: ignore[attr-defined]
+    writer.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * len(AuditRecord._fields))  # an old SQLite: 3 rows
+    ids = [f"id-{n:02d}" for n in range(10)]
+    log.submit(batch(ids[:4]))
+    assert log.flush(), log.last_error
+    log.submit(batch(ids))  # a retried flush resends committed records: each is still stored once
+    assert log.flush(), log.last_error
+    with sqlite3.connect(tmp_path / "audit.sqlite3") as connection:
+        stored = [row[0] for row in connection.execute("SELECT prediction_id FROM predictions ORDER BY 1")]
+    assert stored == ids
+
+
 FIRST_RELEASE_SCHEMA = """
 CREATE TABLE predictions (
     prediction_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, customer_id TEXT NOT NULL,

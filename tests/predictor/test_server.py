@@ -1,0 +1,92 @@
+"""`churnguard serve` with several workers: each listens on a socket of its own (SO_REUSEPORT).
+
+On one shared socket the first worker to wake took every waiting connection: keep-alive clients could
+all land on one worker while the other idled (3 runs in 6 of the worker benchmark).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import PredictorProcess
+from tests.predictor.conftest import record
+
+LISTEN = "0A"  # the TCP state in /proc/net/tcp
+
+
+def listening_sockets(port: int) -> set[int]:
+    """Inodes of the sockets listening on `port`, from the kernel's own table."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == LISTEN:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def sockets_of(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target.removeprefix("socket:[").removesuffix("]")))
+    return inodes
+
+
+def workers_of(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def listeners_by_process(supervisor: int, port: int) -> dict[int, set[int]]:
+    listening = listening_sockets(port)
+    return {pid: sockets_of(pid) & listening for pid in [supervisor, *workers_of(supervisor)]}
+
+
+def wait_for_own_listeners(supervisor: int, port: int, workers: int) -> dict[int, set[int]]:
+    """Until each worker listens on exactly one socket, none shared, and the supervisor on none."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = listeners_by_process(supervisor, port)
+        own = [inodes for pid, inodes in found.items() if pid != supervisor]
+        if len(own) == workers and all(len(inodes) == 1 for inodes in own) and not found[supervisor]:
+            if len(set.union(*own)) == workers:
+                return found
+        assert time.monotonic() < deadline, f"listening sockets by process: {found}"
+        time.sleep(0.2)
+
+
+def test_each_worker_listens_on_its_own_socket_and_a_replaced_worker_does_too(
+    predictor_process: PredictorProcess,
+) -> None:
+    predictor_process.env["PREDICTOR_WORKERS"] = "2"
+    predictor_process.start()
+    assert predictor_process.process is not None
+    supervisor, port = predictor_process.process.pid, predictor_process.port
+    before = wait_for_own_listeners(supervisor, port, workers=2)
+
+    killed = next(pid for pid in before if pid != supervisor)
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while killed in workers_of(supervisor) or len(workers_of(supervisor)) < 2:
+        assert time.monotonic() < deadline, "the killed worker was not replaced"
+        time.sleep(0.2)
+    after = wait_for_own_listeners(supervisor, port, workers=2)
+    assert killed not in after
+
+    with httpx.Client(timeout=10) as http:  # fresh connections reach both workers, the new one included
+        deadline = time.monotonic() + 60
+        answers = []
+        while len(answers) < 20:
+            assert time.monotonic() < deadline, answers
+            reply = http.post(f"{predictor_process.url}/predict", json=record(), headers={"connection": "close"})
+            answers = [*answers, reply.status_code] if reply.status_code == 200 else []
