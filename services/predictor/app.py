@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 
+from services.predictor import metric_buffer
 from services.predictor.audit import AuditLog
 from services.predictor.audit_backend import open_backend
 from services.predictor.auth import ApiKeyGuard
@@ -59,14 +60,19 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         audit.open()
-        keeper = asyncio.create_task(keep_model_fresh(store, settings), name="model-keeper")
+        tasks = [asyncio.create_task(keep_model_fresh(store, settings), name="model-keeper")]
+        if metrics.multiprocess:
+            tasks.append(asyncio.create_task(metric_buffer.flush_periodically(), name="metric-flusher"))
         try:
             yield
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             audit.close()  # flush: no accepted prediction is lost on a clean shutdown
+            if metrics.multiprocess:
+                metric_buffer.flush()  # and no counted request
 
     app = FastAPI(
         title="churnguard predictor",

@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from services.predictor import metric_buffer
+
 if TYPE_CHECKING:
     from services.predictor.audit import AuditLog
     from services.predictor.drift import DriftReport
@@ -24,6 +26,8 @@ class PredictorMetrics:
     def __init__(self, registry: CollectorRegistry, multiprocess: bool = False) -> None:
         self.registry = registry
         self.multiprocess = multiprocess
+        if multiprocess:
+            metric_buffer.install()  # before the first metric: each takes its value class when created
         self._predictions_by_version: dict[str, Any] = {}
         self.requests = Counter(
             "churnguard_http_requests_total",
@@ -246,6 +250,7 @@ class PredictorMetrics:
     def exposition(self) -> bytes:
         """Text format for /metrics: all workers' values when multi-process, else this registry."""
         if self.multiprocess:
+            metric_buffer.flush()  # this worker's counts are current; the others' at most a second behind
             merged = CollectorRegistry()
             merged.register(_WithoutReplacedModels(MultiProcessCollector(None)))
             return generate_latest(merged)

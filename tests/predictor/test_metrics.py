@@ -27,6 +27,16 @@ def sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+def summed(text: str, name: str, **labels: str) -> float:
+    """A sample summed over every series (and worker) of that name with these labels."""
+    return sum(
+        float(s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
 def test_metrics_move_with_predictions_failures_and_warnings(start_app: AppFactory) -> None:
     client = start_app()
     version = client.get("/model").json()["version"]
@@ -77,16 +87,16 @@ def test_counts_are_summed_across_several_workers(predictor_process: PredictorPr
                 ).status_code
                 == 200
             )
-        text = http.get(f"{predictor_process.url}/metrics").text
-    assert (
-        sum(
-            s.value
-            for f in text_string_to_metric_families(text)
-            for s in f.samples
-            if s.name == "churnguard_predictions_total"
-        )
-        == 40
-    )
+        # Each worker hands its counts to the shared files within a second (metric_buffer.FLUSH_SECONDS).
+        deadline = time.monotonic() + 10
+        while True:
+            text = http.get(f"{predictor_process.url}/metrics").text
+            counted = summed(text, "churnguard_predictions_total")
+            timed = summed(text, "churnguard_http_request_duration_seconds_count", route="/predict")
+            if (counted, timed) == (40, 40) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert (counted, timed) == (40, 40)
     pids = {
         s.labels.get("pid")
         for f in text_string_to_metric_families(text)
@@ -134,3 +144,37 @@ def test_a_replaced_model_disappears_from_model_info_in_multiprocess_mode(tmp_pa
         if s.name == "churnguard_model_info"
     ]
     assert served == ["2"], text
+
+
+BUFFERED_SCRIPT = """
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+from services.predictor import metric_buffer
+from services.predictor.metrics import PredictorMetrics
+
+def in_files():
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return (
+        registry.get_sample_value("churnguard_predictions_total", {"model_version": "3"}) or 0,
+        registry.get_sample_value("churnguard_churn_probability_count") or 0,
+    )
+
+metrics = PredictorMetrics(CollectorRegistry(), multiprocess=True)
+metrics.count_predictions("3", 5)
+metrics.observe_probabilities([0.1, 0.9])
+print(*in_files())
+metric_buffer.flush()
+print(*in_files())
+metrics.count_predictions("3", 1)
+metrics.exposition()  # what /metrics runs: this worker's counts first
+print(*in_files())
+"""
+
+
+def test_a_workers_counts_reach_the_shared_files_when_flushed_and_before_its_own_scrape(tmp_path: Path) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    lines = subprocess.run(
+        [sys.executable, "-c", BUFFERED_SCRIPT], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert lines == ["0 0", "5.0 2.0", "6.0 2.0"]
