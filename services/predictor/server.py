@@ -38,17 +38,31 @@ def run_server(host: str | None, port: int | None, workers: int | None) -> None:
     if settings.prometheus_multiproc_dir is None:
         # Several workers: prometheus-client must share values through files (set before workers fork).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="churnguard-metrics-")
-    with reuse_port_socket(config.host, config.port, PerWorkerSocket) as reserved:
+    try:
+        bound_socket(config.host, config.port).close()  # in use already? refuse, as one worker would
+        reserved = bound_socket(config.host, config.port, PerWorkerSocket, reuse_port=True)
+    except OSError as error:
+        raise SystemExit(f"cannot serve on {config.host}:{config.port}: {error.strerror or error}") from error
+    with reserved:
         Multiprocess(config, sockets=[reserved]).run()
 
 
-def reuse_port_socket(host: str, port: int, kind: type[socket.socket] = socket.socket) -> socket.socket:
-    """A TCP socket bound to host:port that other sockets of this user may bind too (SO_REUSEPORT)."""
+def bound_socket(
+    host: str, port: int, kind: type[socket.socket] = socket.socket, reuse_port: bool = False
+) -> socket.socket:
+    """A TCP socket bound to host:port. With `reuse_port`, other sockets of this user may bind it too
+    (SO_REUSEPORT); without, the bind fails if anything has the port, a SO_REUSEPORT listener included,
+    which SO_REUSEPORT alone would let a second `churnguard serve` join and split the connections with."""
     family, sock_type, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = kind(family, sock_type, protocol)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no owner
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -59,4 +73,8 @@ class PerWorkerSocket(socket.socket):
 
     def __reduce__(self) -> tuple[object, tuple[str, int]]:
         host, port = self.getsockname()[:2]
-        return reuse_port_socket, (host, port)
+        return _worker_socket, (host, port)
+
+
+def _worker_socket(host: str, port: int) -> socket.socket:
+    return bound_socket(host, port, reuse_port=True)

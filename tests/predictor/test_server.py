@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import httpx
 
 from tests.conftest import PredictorProcess
 from tests.predictor.conftest import record
+from tests.support import REPO_ROOT
 
 LISTEN = "0A"  # the TCP state in /proc/net/tcp
 
@@ -65,7 +68,7 @@ def wait_for_own_listeners(supervisor: int, port: int, workers: int) -> dict[int
         time.sleep(0.2)
 
 
-def test_each_worker_listens_on_its_own_socket_and_a_replaced_worker_does_too(
+def test_each_worker_listens_on_its_own_socket_a_replaced_worker_too_and_the_port_stays_ours(
     predictor_process: PredictorProcess,
 ) -> None:
     predictor_process.env["PREDICTOR_WORKERS"] = "2"
@@ -90,3 +93,16 @@ def test_each_worker_listens_on_its_own_socket_and_a_replaced_worker_does_too(
             assert time.monotonic() < deadline, answers
             reply = http.post(f"{predictor_process.url}/predict", json=record(), headers={"connection": "close"})
             answers = [*answers, reply.status_code] if reply.status_code == 200 else []
+
+    # SO_REUSEPORT would let a second server of the same user join this one: it must be refused instead.
+    second = subprocess.run(
+        [sys.executable, "-m", "services.cli", "serve", "--workers", "2"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **predictor_process.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in second.stderr
+    assert listeners_by_process(supervisor, port) == after
