@@ -25,8 +25,6 @@ _shared_class: Any = None  # prometheus-client's own value class, kept once buff
 class BufferedValue:
     """Increments wait here until `flush()`; reads flush first, so a value read is never behind."""
 
-    _multiprocess = True
-
     def __init__(self, shared: Any) -> None:
         self._shared = shared
         self._pending = 0.0
