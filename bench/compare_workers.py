@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from bench.compare_serving import API_KEY, spawn, tracker_with_champion, wrk  # noqa: E402
 from services.common.customer import parse_csv_row  # noqa: E402
 from services.common.paths import SHARED_DATA_FILE  # noqa: E402
-from tests.support import free_port, stop, wait_for_http  # noqa: E402
+from tests.support import free_port, serving_workers, stop, wait_for_http  # noqa: E402
 
 CONCURRENCY = (1, 8, 32)
 MEMORY_TARGET_MB = 250
@@ -104,7 +104,7 @@ def main() -> int:
         for name, (process, url, _) in servers.items():
             if name.startswith("churnguard"):
                 wrk(f"{url}/predict", body, 8, args.soak, headers)
-                memory[name] = [rss_mb(pid) for pid in worker_pids(process.pid)]
+                memory[name] = [rss_mb(pid) for pid in serving_workers(process.pid) or [process.pid]]
 
         report = render(results, memory, cold, args)
         print(report)
@@ -115,17 +115,6 @@ def main() -> int:
             stop(process)
         shutil.rmtree(work, ignore_errors=True)
     return 0
-
-
-def worker_pids(pid: int) -> list[int]:
-    """The processes that serve: uvicorn's children with several workers, else the process itself."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    serving = [int(child) for child in children if "spawn_main" in _command(int(child))]
-    return serving or [pid]
-
-
-def _command(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
 def rss_mb(pid: int) -> float:

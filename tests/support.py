@@ -110,3 +110,9 @@ def shifted_week(customers: list[dict[str, Any]], prefix: str) -> list[dict[str,
         }
         for i, c in enumerate(customers)
     ]
+
+
+def serving_workers(pid: int) -> list[int]:
+    """The worker processes of a `churnguard serve --workers N` (uvicorn spawns them), by pid."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]

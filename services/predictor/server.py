@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -22,19 +23,19 @@ APP = "services.predictor.app:app_from_environment"
 def run_server(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve until SIGTERM/SIGINT; uvicorn drains in-flight requests and runs the lifespan shutdown."""
     settings = PredictorSettings()
-    config = uvicorn.Config(
-        APP,
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        access_log=False,  # 20-35% of throughput at these rates; errors are still logged as JSON
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
-    if config.workers == 1:
-        uvicorn.Server(config).run()
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers or settings.workers,
+        "access_log": False,  # 20-35% of throughput at these rates; errors are still logged as JSON
+        "log_config": None,
+        "timeout_graceful_shutdown": 10,
+    }
+    if options["workers"] == 1:
+        uvicorn.run(APP, **options)
         return
+    config = uvicorn.Config(APP, **options)
     if settings.prometheus_multiproc_dir is None:
         # Several workers: prometheus-client must share values through files (set before workers fork).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="churnguard-metrics-")

@@ -17,7 +17,7 @@ import httpx
 
 from tests.conftest import PredictorProcess
 from tests.predictor.conftest import record
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, serving_workers
 
 LISTEN = "0A"  # the TCP state in /proc/net/tcp
 
@@ -45,14 +45,9 @@ def sockets_of(pid: int) -> set[int]:
     return inodes
 
 
-def workers_of(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
-
-
 def listeners_by_process(supervisor: int, port: int) -> dict[int, set[int]]:
     listening = listening_sockets(port)
-    return {pid: sockets_of(pid) & listening for pid in [supervisor, *workers_of(supervisor)]}
+    return {pid: sockets_of(pid) & listening for pid in [supervisor, *serving_workers(supervisor)]}
 
 
 def wait_for_own_listeners(supervisor: int, port: int, workers: int) -> dict[int, set[int]]:
@@ -80,7 +75,7 @@ def test_each_worker_listens_on_its_own_socket_a_replaced_worker_too_and_the_por
     killed = next(pid for pid in before if pid != supervisor)
     os.kill(killed, signal.SIGKILL)
     deadline = time.monotonic() + 60
-    while killed in workers_of(supervisor) or len(workers_of(supervisor)) < 2:
+    while killed in serving_workers(supervisor) or len(serving_workers(supervisor)) < 2:
         assert time.monotonic() < deadline, "the killed worker was not replaced"
         time.sleep(0.2)
     after = wait_for_own_listeners(supervisor, port, workers=2)
