@@ -6,6 +6,7 @@ single-reference swap, so a bad candidate never replaces a good model.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import logging
@@ -14,6 +15,8 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -157,32 +160,51 @@ class ModelStore:
 
     def _fetch(self, version: str, run_id: str) -> ServedModel:
         """Download and check in a child process (MLflow's client and sklearn stay out of this worker),
-        move it into the cache, load it here and check again; drop it if refused."""
+        move it into the cache, load it here and check again; drop it if refused.
+
+        The workers of one server share the cache and start together: one fetches at a time, and a
+        worker that finds the version just fetched by another loads that copy. Without the lock the
+        second rename failed ("Directory not empty") and that worker served nothing."""
         started = time.perf_counter()
-        target = self.cache_root / version
-        staging = self.cache_root / f".staging-{uuid.uuid4().hex}"
+        with _cache_lock(self.cache_root):
+            if self._pointer_names(version, run_id):
+                try:
+                    return self._from_cache()
+                except Exception as error:  # noqa: BLE001 - an unusable copy is fetched again
+                    log.warning("cached copy unusable, fetching again", extra={"reason": describe_error(error)})
+            target = self.cache_root / version
+            staging = self.cache_root / f".staging-{uuid.uuid4().hex}"
+            try:
+                tracking_uri, timeout = self.settings.mlflow_tracking_uri, self.settings.prepare_timeout_seconds
+                relative = prepare_in_child(tracking_uri, self.name, version, run_id, staging, timeout)
+                if target.exists():
+                    shutil.rmtree(target)
+                staging.rename(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            try:
+                served = self._load(target / relative, version, run_id, "registry", started)
+            except Exception:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            pointer = {
+                "name": self.name,
+                "version": version,
+                "run_id": run_id,
+                "path": str(relative),
+                "model_uri": self.settings.model_uri,
+            }
+            _write_atomically(self.cache_root / "current.json", json.dumps(pointer))
+            return served
+
+    def _pointer_names(self, version: str, run_id: str) -> bool:
+        """The cache's pointer designates this very version, for this MODEL_URI."""
         try:
-            tracking_uri, timeout = self.settings.mlflow_tracking_uri, self.settings.prepare_timeout_seconds
-            relative = prepare_in_child(tracking_uri, self.name, version, run_id, staging, timeout)
-            if target.exists():
-                shutil.rmtree(target)
-            staging.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        try:
-            served = self._load(target / relative, version, run_id, "registry", started)
-        except Exception:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        pointer = {
-            "name": self.name,
-            "version": version,
-            "run_id": run_id,
-            "path": str(relative),
-            "model_uri": self.settings.model_uri,
-        }
-        _write_atomically(self.cache_root / "current.json", json.dumps(pointer))
-        return served
+            pointer = json.loads((self.cache_root / "current.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        wanted = (version, run_id, self.settings.model_uri)
+        return (pointer.get("version"), pointer.get("run_id"), pointer.get("model_uri")) == wanted
 
     def _from_cache(self) -> ServedModel:
         started = time.perf_counter()
@@ -224,6 +246,15 @@ class ModelStore:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def _cache_lock(cache_root: Path) -> Iterator[None]:
+    """An exclusive lock on the cache, between the processes (workers) that share it."""
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with (cache_root / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _write_atomically(path: Path, text: str) -> None:

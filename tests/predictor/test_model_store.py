@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
 from services.predictor.app import create_app
+from services.predictor.metrics import PredictorMetrics
+from services.predictor.model_store import ModelStore
+from services.tracker.experiment import ExperimentOutcome
+from tests.conftest import Tracker
 from tests.predictor.conftest import VALID_RECORD, make_settings, wait_ready
 from tests.support import free_port
 
@@ -68,3 +74,20 @@ def test_the_cache_serves_with_reachable_false_while_the_registry_is_down(tmp_pa
         assert registry["reachable"] is False and registry["uri"] == "models:/churn-model@champion"
         assert "cannot resolve" in registry["detail"]
         assert "churnguard_registry_reachable 0.0" in client.get("/metrics").text
+
+
+def test_workers_sharing_an_empty_cache_all_serve_the_champion(
+    tracker: Tracker, champion: ExperimentOutcome, tmp_path: Path
+) -> None:
+    """The workers of one server start together on one cache. Unserialized, each downloaded the version
+    and all but the first failed to move their copy into place ("Directory not empty"): no model."""
+    settings = make_settings(tracker.url, tmp_path)
+    stores = [ModelStore(settings, PredictorMetrics(CollectorRegistry())) for _ in range(3)]
+    with ThreadPoolExecutor(len(stores)) as pool:
+        loaded = list(pool.map(ModelStore.load_initial, stores))
+    assert loaded == [True] * len(stores), [store.last_error for store in stores]
+    served = {(store.current.bundle.version, store.current.bundle.run_id) for store in stores if store.current}
+    assert served == {(champion.version, champion.run_id)}
+    # One download: the others found it in the cache (a second one would have replaced the folder in use).
+    assert sorted(store.current.source for store in stores if store.current) == ["cache", "cache", "registry"]
+    assert not list((tmp_path / "cache" / "churn-model").glob(".staging-*"))
