@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp
 
 from services.predictor import metric_buffer
 from services.predictor.audit import AuditLog
@@ -30,6 +31,18 @@ from services.predictor.settings import PredictorSettings
 from services.predictor.validation import FAILURE_FIELDS
 
 log = logging.getLogger(__name__)
+
+
+class PredictorAPI(FastAPI):
+    """FastAPI with the request context (id, 413, metrics) and the scoring routes as its outermost
+    layers: a prediction skips the error, telemetry and body-limit layers FastAPI puts first (each a
+    call and a wrapped `send`), every other request passes through them as before."""
+
+    outer_layers: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        return inner if self.outer_layers is None else self.outer_layers(inner)
 
 
 def create_app(settings: PredictorSettings, registry: CollectorRegistry | None = None) -> FastAPI:
@@ -74,7 +87,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
             if metrics.multiprocess:
                 metric_buffer.flush()  # and no counted request
 
-    app = FastAPI(
+    app = PredictorAPI(
         title="churnguard predictor",
         version="1.0",
         description="Churn probabilities for the retention team, validated, traceable and observable.",
@@ -98,10 +111,8 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         reload_outcomes=[outcome.value for outcome in ReloadOutcome],
         readiness_checks=CHECKS,
     )
-    # Added last is outermost: the request context (id, 413, metrics) wraps the hot-route dispatch.
-    app.add_middleware(HotRoutes, routes=predict.HOT_ROUTES)
-    app.add_middleware(
-        RequestContextMiddleware,
+    app.outer_layers = lambda inner: RequestContextMiddleware(
+        HotRoutes(inner, routes=predict.HOT_ROUTES),
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         route_labels=RouteLabels((route.path, route.path_regex) for route in routes),

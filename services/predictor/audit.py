@@ -19,7 +19,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from hashlib import sha256
+from math import modf
 from typing import Any, NamedTuple
 
 from msgspec import Struct
@@ -31,6 +33,19 @@ from services.predictor.audit_record import AuditRecord, as_response, canonical_
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 3600.0
 PURGE_SLICE = 10_000  # records deleted per transaction: retention never holds the writer long
+
+
+def utc_text(timestamp: float) -> str:
+    """`datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds")` at a third of its cost: the
+    date and time of a whole second are formatted once, for all the records written in it."""
+    fraction, whole = modf(timestamp)  # rounded as datetime rounds: the fraction alone, half to even
+    seconds, microseconds = divmod(int(whole) * 1_000_000 + round(fraction * 1_000_000), 1_000_000)
+    return f"{_utc_second_text(seconds)}.{microseconds:06d}+00:00"
+
+
+@lru_cache(maxsize=4)
+def _utc_second_text(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class AuditUnavailable(RuntimeError):
@@ -63,7 +78,7 @@ class AuditBatch(NamedTuple):
         return len(self.prediction_ids)
 
     def records(self) -> Iterator[AuditRecord]:
-        created_at = datetime.fromtimestamp(self.created_at, UTC).isoformat(timespec="microseconds")
+        created_at = utc_text(self.created_at)
         for index, (prediction_id, probability, row) in enumerate(
             zip(self.prediction_ids, self.probabilities, self.inputs, strict=True)
         ):

@@ -1,5 +1,6 @@
 """Serve the scoring routes straight from the ASGI layer: the same endpoint functions FastAPI documents,
-minus its routing and dependency resolution (~40 us a request, a quarter of a prediction's cost)."""
+minus its routing and dependency resolution (~40 us a request, a quarter of a prediction's cost).
+Outside FastAPI's error layer too (app.py), so an unexpected error is answered here, in the same shape."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.predictor.errors import ApiError, api_error_response
+from services.predictor.errors import ApiError, api_error_response, unexpected_error_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -30,4 +31,6 @@ class HotRoutes:
             response = await endpoint(request)
         except ApiError as error:
             response = api_error_response(request, error)
+        except Exception:  # noqa: BLE001 - these routes sit outside FastAPI's error layer: answer as it would
+            response = unexpected_error_response(request)
         await response(scope, receive, send)
