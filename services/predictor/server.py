@@ -36,6 +36,7 @@ def run_server(host: str | None, port: int | None, workers: int | None) -> None:
         # Nothing here reads the client's address or scheme: X-Forwarded-* parsing would be a layer of work
         # on every request for nothing (and behind a load balancer it trusted only 127.0.0.1 anyway).
         "proxy_headers": False,
+        "server_header": False,  # "server: uvicorn" tells a scanner what to try, and costs bytes on every answer
     }
     if options["workers"] == 1:
         uvicorn.run(APP, **options)

@@ -4,6 +4,7 @@ group commit futures, retention, migration of a log made before inputs were kept
 from __future__ import annotations
 
 import hashlib
+import random
 import sqlite3
 import threading
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from services.predictor.audit import AuditBacklog, AuditBatch, AuditLog, AuditUnavailable
+from services.predictor.audit import AuditBacklog, AuditBatch, AuditLog, AuditUnavailable, utc_text
 from services.predictor.audit_backend import open_backend, redact
 from services.predictor.audit_record import NOT_REPLAYABLE, AuditRecord
 from services.predictor.validation import parse_record
@@ -193,3 +194,14 @@ def test_a_log_from_before_inputs_were_kept_is_migrated_and_says_it_cannot_repla
     log.submit(batch(["new"]))
     log.flush()
     assert log.get("new")["replayable"] is True  # type: ignore[index]
+
+
+def test_record_times_read_as_datetime_writes_them() -> None:
+    """Audit times are formatted once a second and completed by hand: the text must be exactly what
+    `datetime.isoformat` gives (retention compares it as text), rounding included."""
+    generator = random.Random(15)
+    stamps = [0.0, 0.9999995, 1.0000005, 1_795_927_166.9999996, 1e9 + 0.5e-6, time.time()]
+    stamps += [generator.uniform(0, 4e9) for _ in range(20_000)]
+    stamps += [time.time() + generator.random() for _ in range(20_000)]
+    for stamp in stamps:
+        assert utc_text(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat(timespec="microseconds"), stamp

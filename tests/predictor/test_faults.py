@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
 from services.common.registry_names import APPROVAL_TAG
+from services.predictor.served_model import ServedModel
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
 from services.tracker.registry import promote
@@ -81,3 +82,23 @@ def test_a_version_whose_artifact_is_corrupt_is_refused(
     assert client.post("/predict", json=record()).json()["model"]["version"] == good
     metrics = client.get("/metrics").text
     assert sample(metrics, "churnguard_model_reloads_total", outcome="refused") == 1
+
+
+def test_a_bug_on_the_scoring_route_is_a_json_500_that_names_the_request(
+    start_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The scoring routes are served outside FastAPI's error layer: an unexpected error must still get
+    the one error shape, counted under its route, with the traceback logged under the request id."""
+    client = start_app()
+
+    def broken(model: ServedModel, columns: object) -> list[float]:
+        raise RuntimeError("a scorer bug")
+
+    monkeypatch.setattr(ServedModel, "probabilities", broken)
+    answer = client.post("/predict", json=record(), headers={"X-Request-ID": "bug-1"})
+    assert answer.status_code == 500, answer.text
+    assert answer.json()["error"] == "internal_error" and answer.json()["request_id"] == "bug-1"
+    assert answer.headers["x-request-id"] == "bug-1"
+    assert any(r.getMessage() == "unhandled error" and r.exc_info for r in caplog.records)
+    metrics = client.get("/metrics").text
+    assert sample(metrics, "churnguard_http_requests_total", route="/predict", method="POST", status="500") == 1
