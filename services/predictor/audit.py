@@ -36,8 +36,8 @@ PURGE_SLICE = 10_000  # records deleted per transaction: retention never holds t
 
 
 def utc_text(timestamp: float) -> str:
-    """`datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds")` at a third of its cost: the
-    date and time of a whole second are formatted once, for all the records written in it."""
+    """`datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds")` at about half its cost (0.6 us
+    against 1.1): the date and time of a whole second are formatted once, for all the records in it."""
     fraction, whole = modf(timestamp)  # rounded as datetime rounds: the fraction alone, half to even
     seconds, microseconds = divmod(int(whole) * 1_000_000 + round(fraction * 1_000_000), 1_000_000)
     return f"{_utc_second_text(seconds)}.{microseconds:06d}+00:00"
