@@ -22,9 +22,38 @@ from services.tracker.registry import promote  # noqa: E402
 from services.tracker.settings import TrackerSettings  # noqa: E402
 from tests.postgres import Postgres
 from tests.support import REPO_ROOT, free_port, start_cli, stop, wait_for_http  # noqa: E402
+from tests.tools import message, needs_tool, verdict  # noqa: E402
 
 BASELINE = REPO_ROOT / "experiments" / "baseline.yaml"
 pytest_plugins = ["tests.receivers"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--missing-tools", action="store_true", help="list the tests whose Debian tools are missing")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_tool(*binaries): runs these Debian binaries (tests/tools.py)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(needs_tool("initdb"))
+    if config.getoption("--missing-tools"):
+        for item in items:
+            found = verdict(item)
+            if found:
+                print(f"will {found[0]}: {item.nodeid} (needs {', '.join(found[1])})")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    found = verdict(item)
+    if found is None:
+        return
+    if found[0] == "skip":
+        pytest.skip(message(found[1]))
+    pytest.fail(message(found[1]), pytrace=False)
 
 
 @dataclass(frozen=True)

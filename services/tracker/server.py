@@ -33,9 +33,15 @@ def server_command(settings: TrackerSettings, host: str, port: int, data_dir: Pa
     ]
 
 
+# MLflow 3 starts a job runner and a Huey consumer per queue by default (~2.2 GB and 8 processes on
+# this machine); churnguard submits no MLflow jobs. MLflow reads its own variable, so it is set here, once,
+# for every way the tracker starts (make up, compose, Kubernetes, the tests).
+SERVER_ENVIRONMENT = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 def run_tracker(settings: TrackerSettings, host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Replace this process with the MLflow server, so signals reach it directly."""
     directory = data_dir or settings.tracker_data_dir
     directory.mkdir(parents=True, exist_ok=True)
     command = server_command(settings, host or settings.tracker_host, port or settings.tracker_port, directory)
-    os.execv(command[0], command)
+    os.execve(command[0], command, {**os.environ, **SERVER_ENVIRONMENT})

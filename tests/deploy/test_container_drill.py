@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.deploy.containers import PORTS, Compose, answers_ok, mail_and_hooks, running_stack, text
+from tests.deploy.containers import DRILL_TIMEOUT, PORTS, Compose, answers_ok, mail_and_hooks, running_stack, text
 from tests.receivers import eventually
 from tests.support import REPO_ROOT, run_weekly_list
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker]
+pytestmark = [pytest.mark.slow, pytest.mark.docker, DRILL_TIMEOUT]
 
 INTERVAL = 3
 API_KEY = "drill-key"

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.support import REPO_ROOT
+from tests.tools import needs_tool
 
 K8S = REPO_ROOT / "deploy" / "k8s"
 PROMETHEUS = REPO_ROOT / "deploy" / "prometheus"
@@ -94,9 +95,7 @@ def test_compose_wires_every_service_with_local_builds() -> None:
             assert port.startswith("127.0.0.1:"), (name, port)
 
 
-promtool = pytest.mark.skipif(
-    shutil.which("promtool") is None, reason="promtool not installed (scripts/system-packages.sh)"
-)
+promtool = needs_tool("promtool")
 
 
 @promtool

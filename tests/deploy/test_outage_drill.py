@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,12 +15,11 @@ import pytest
 
 from tests.receivers import MailBox, Webhook, eventually
 from tests.support import REPO_ROOT, free_port, run_weekly_list, shifted_week, valid_customers
+from tests.tools import needs_tool
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("prometheus") is None, reason="prometheus not installed (scripts/system-packages.sh)"
-    ),
+    needs_tool("prometheus", "prometheus-alertmanager"),
 ]
 
 INTERVAL = 2.0

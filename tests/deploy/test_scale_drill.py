@@ -25,11 +25,11 @@ import httpx
 import psycopg
 import pytest
 
-from tests.deploy.containers import PORTS, Compose, answers_ok, mail_and_hooks, running_stack, text
+from tests.deploy.containers import DRILL_TIMEOUT, PORTS, Compose, answers_ok, mail_and_hooks, running_stack, text
 from tests.receivers import eventually
 from tests.support import REPO_ROOT, valid_customers
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker]
+pytestmark = [pytest.mark.slow, pytest.mark.docker, DRILL_TIMEOUT]
 
 INTERVAL = 3
 API_KEY = "scale-drill-key"

@@ -4,7 +4,6 @@ receivers, and what the watchdog already pages for reaches no one a second time.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,10 +18,7 @@ from services.monitor.alertmanager import render_config
 from services.monitor.settings import AlertChannelSettings
 from tests.receivers import MailBox, Webhook, eventually
 from tests.support import REPO_ROOT, free_port, stop, wait_for_http
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("amtool") is None, reason="amtool missing: scripts/system-packages.sh installs it"
-)
+from tests.tools import needs_tool
 
 BOTH = AlertChannelSettings(
     alert_smtp_host="smtp.example.com",
@@ -41,6 +37,7 @@ def amtool_check(config: dict[str, object], directory: Path) -> subprocess.Compl
     return subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True, timeout=30)
 
 
+@needs_tool("amtool")
 @pytest.mark.parametrize(
     "settings",
     [
@@ -54,6 +51,7 @@ def test_the_rendered_config_passes_amtool(settings: AlertChannelSettings, tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@needs_tool("amtool")
 def test_amtool_catches_a_broken_config(tmp_path: Path) -> None:
     config = render_config(BOTH)
     config["route"]["receiver"] = "nobody-by-that-name"  # type: ignore[index]
@@ -104,6 +102,7 @@ def fire(url: str, alertname: str) -> None:
 
 
 @pytest.mark.slow
+@needs_tool("prometheus-alertmanager")
 def test_an_alert_only_prometheus_knows_reaches_email_and_slack_and_an_outage_the_watchdog_pages_does_not(
     alertmanager: str, mailbox: MailBox, webhook: Webhook
 ) -> None:
@@ -120,6 +119,7 @@ def test_an_alert_only_prometheus_knows_reaches_email_and_slack_and_an_outage_th
 
 
 @pytest.mark.slow
+@needs_tool("prometheus-alertmanager", "amtool")
 def test_the_documented_amtool_silence_keeps_planned_work_from_paging(
     alertmanager: str, mailbox: MailBox, webhook: Webhook
 ) -> None:

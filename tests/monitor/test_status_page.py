@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from tests.browser import PHONE, chromium, screenshot
 from tests.monitor.conftest import FakeTarget, MonitorFactory
 from tests.receivers import MailBox, eventually
+from tests.tools import needs_tool
 
 pytestmark = pytest.mark.slow
 TOKEN = "status-page-test-token"
@@ -25,6 +26,7 @@ def tracker() -> Iterator[FakeTarget]:
     fake.stop()
 
 
+@needs_tool("chromium", "chromedriver")
 def test_the_status_page_shows_each_state_since_when_incidents_push_checks_and_channels(
     start_monitor: MonitorFactory,
     target: FakeTarget,

@@ -17,10 +17,12 @@ from tests.browser import LAPTOP, chromium, screenshot
 from tests.conftest import Tracker
 from tests.predictor.conftest import AppFactory
 from tests.support import REPO_ROOT, shifted_week, valid_customers
+from tests.tools import needs_tool
 
 pytestmark = pytest.mark.slow
 
 
+@needs_tool("chromium", "chromedriver")
 def test_a_shifted_week_is_reported_and_logged_on_the_run(
     start_app: AppFactory, tracker: Tracker, champion: ExperimentOutcome, tmp_path: Path
 ) -> None:

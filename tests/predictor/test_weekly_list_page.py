@@ -17,6 +17,7 @@ from tests.browser import LAPTOP, chromium, screenshot
 from tests.conftest import PredictorProcess
 from tests.predictor.conftest import AppFactory
 from tests.receivers import eventually
+from tests.tools import needs_tool
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +32,7 @@ def export_with_a_bad_row(directory: Path, rows: int) -> Path:
     return path
 
 
+@needs_tool("chromium", "chromedriver")
 def test_upload_an_export_and_download_the_list_as_csv_and_xlsx(
     predictor_process: PredictorProcess, tmp_path: Path
 ) -> None:
