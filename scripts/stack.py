@@ -90,10 +90,13 @@ def services(s: StackSettings) -> list[Service]:
         ),
     ]
     # Every alert reaches the same people: the watchdog and Alertmanager share these defaults.
+    # Two channels, so the failure of one is announced through the other: email and the mail catcher's
+    # webhook as Slack (both visible at the mail catcher's page).
     alert_defaults = {
         "ALERT_SMTP_HOST": s.host,
         "ALERT_SMTP_PORT": str(s.mail_smtp_port),
         "ALERT_EMAIL_TO": "retention-oncall@localhost",
+        "ALERT_SLACK_WEBHOOK_URL": f"http://{s.host}:{s.mail_web_port}/webhook/churnguard",
     }
     # The tracker is checked by a real registry read (its /health answers OK whatever its database).
     targets = [f"predictor={predictor_url}/health/ready", f"tracker={tracker_url}/{CHAMPION_READ}"]
@@ -140,7 +143,8 @@ def services(s: StackSettings) -> list[Service]:
                 "MONITOR_CONFIG": str(REPO / "deploy" / "monitor" / "targets.yml"),
                 "MONITOR_PREDICTOR_KEY": os.environ.get("PREDICTOR_API_KEYS", "").split(",")[0].strip(),
                 "MONITOR_STATE_DIR": str(s.var_dir / "monitor"),
-                "MONITOR_ADMIN_TOKEN": admin_token(s),
+                "MONITOR_ADMIN_TOKEN": secret_file(s, "admin-token"),
+                "MONITOR_PUSH_TOKEN": secret_file(s, "push-token"),
                 # The scheduled list (cron: README, "For the retention team") pings this push check.
                 "MONITOR_PUSH_CHECKS": "weekly-list=7d+1h",
                 "MONITOR_LISTS_DIR": str(s.var_dir / "weekly-lists"),
@@ -156,9 +160,10 @@ def services(s: StackSettings) -> list[Service]:
     return listed
 
 
-def admin_token(s: StackSettings) -> str:
-    """The watchdog's admin token (maintenance windows, archived lists): made once, kept private in var/."""
-    path = s.var_dir / "monitor" / "admin-token"
+def secret_file(s: StackSettings, name: str) -> str:
+    """A watchdog token (admin: maintenance windows, archived lists; push: job pings): made once, kept
+    private in var/monitor/."""
+    path = s.var_dir / "monitor" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -232,7 +237,9 @@ def up(s: StackSettings) -> None:
         pid_file(s, service.name).write_text(str(process.pid))
         wait_healthy(service.health, process, s.start_timeout, log)
         print(f"{service.name:12} up   {service.health}")
-    print(f"status page http://{s.host}:{s.monitor_port}/ (admin token in {s.var_dir / 'monitor' / 'admin-token'})")
+    tokens = s.var_dir / "monitor"
+    print(f"status page http://{s.host}:{s.monitor_port}/ (admin token in {tokens / 'admin-token'})")
+    print(f"push checks take the token in {tokens / 'push-token'} (WEEKLY_LIST_PUSH_TOKEN for the list job)")
     print(f"logs in {s.var_dir / 'log'}; stop with `make down`")
 
 

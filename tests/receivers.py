@@ -22,14 +22,24 @@ class MailBox:
     """An aiosmtpd server keeping every message; stop() and start() on the same port.
 
     `refuse_logins=True`: it demands AUTH and refuses every password, as a server would after a
-    credential rotation.
+    credential rotation. `refuse_recipients`: addresses it answers 550 at RCPT (a mailbox that left the company),
+    accepting the others.
     """
 
-    def __init__(self, refuse_logins: bool = False) -> None:
+    def __init__(self, refuse_logins: bool = False, refuse_recipients: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.messages: list[Message] = []
         self.refuse_logins = refuse_logins
+        self.refuse_recipients = refuse_recipients
         self._controller: Controller | None = None
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refuse_recipients:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
         self.messages.append(message_from_bytes(envelope.content))

@@ -1,5 +1,5 @@
-"""MONITOR_ADMIN_TOKEN checks: a bearer token, or the HTTP Basic password (any user name), compared in
-constant time. No token configured means no one is an admin: the routes it guards are closed, not open.
+"""MONITOR_ADMIN_TOKEN and MONITOR_PUSH_TOKEN checks: a bearer token, or the HTTP Basic password (any user
+name), compared in constant time. No token configured means no one passes: the routes it guards are closed.
 """
 
 from __future__ import annotations
@@ -32,3 +32,9 @@ def is_admin(authorization: str | None, token: SecretStr | None) -> bool:
     if token is None or presented is None:
         return False
     return hmac.compare_digest(presented.encode(), token.get_secret_value().encode())
+
+
+def is_bearer(authorization: str | None, query_token: str, token: SecretStr) -> bool:
+    """A push check's caller: the token as a bearer header or as `?token=` (what a cron line can send)."""
+    presented = presented_token(authorization) or query_token
+    return bool(presented) and hmac.compare_digest(presented.encode(), token.get_secret_value().encode())

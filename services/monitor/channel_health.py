@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -16,14 +17,20 @@ class ChannelHealth:
     failing_since: datetime | None = None  # first failure since the last delivery
     last_error: str = ""
     announced: bool = False  # its failure has been sent through the other channels
+    refused: tuple[str, ...] = ()  # recipients refused while the others were reached: degraded, not dead
 
     @property
     def up(self) -> bool:
         return self.failing_since is None
 
+    @property
+    def state(self) -> Literal["up", "degraded", "failing"]:
+        """`up`, `degraded` (some recipients refused) or `failing`."""
+        return "up" if self.up else "degraded" if self.refused else "failing"
 
-def after_failure(health: ChannelHealth, error: str, at: datetime) -> ChannelHealth:
-    return replace(health, failing_since=health.failing_since or at, last_error=error)
+
+def after_failure(health: ChannelHealth, error: str, at: datetime, refused: tuple[str, ...] = ()) -> ChannelHealth:
+    return replace(health, failing_since=health.failing_since or at, last_error=error, refused=refused)
 
 
 def after_delivery(health: ChannelHealth) -> tuple[ChannelHealth, bool]:

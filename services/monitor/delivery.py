@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from services.monitor.metrics import MonitorMetrics
-from services.monitor.notifiers import DeliveryError, Notifier
+from services.monitor.notifiers import DeliveryError, Notifier, describe
 from services.monitor.outbox import Delivery, Outbox
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,8 @@ POLL_SECONDS = 0.2
 
 
 class DeliveryWorkers:
-    """Channels are independent: a dead SMTP server never delays Slack."""
+    """Channels are independent: a dead SMTP server never delays Slack. No exception ends a worker: whatever a
+    notifier raises is a failed delivery of that channel, counted, retried and reported."""
 
     def __init__(
         self,
@@ -29,9 +30,10 @@ class DeliveryWorkers:
         metrics: MonitorMetrics,
         stopping: threading.Event,
         persist: Callable[[], None],
-        report: Callable[[str, str | None], None],
+        report: Callable[[str, str | None, tuple[str, ...]], None],
     ) -> None:
-        """`report(channel, error)` hears every attempt's outcome (error None: delivered)."""
+        """`report(channel, error, refused)` hears every attempt's outcome (error None and nothing refused:
+        delivered to everyone)."""
         self.notifiers, self.outbox, self.metrics = notifiers, outbox, metrics
         self.stopping, self.persist, self.report = stopping, persist, report
         self._threads: list[threading.Thread] = []
@@ -43,6 +45,9 @@ class DeliveryWorkers:
         ]
         for thread in self._threads:
             thread.start()
+
+    def alive(self) -> bool:
+        return all(thread.is_alive() for thread in self._threads)
 
     def join(self, timeout: float) -> None:
         for thread in self._threads:
@@ -60,26 +65,17 @@ class DeliveryWorkers:
     def _deliver(self, notifier: Notifier, delivery: Delivery) -> None:
         alert = delivery.alert
         try:
-            notifier.send(alert)
-        except DeliveryError as error:
-            kind = "permanent" if error.permanent else "transient"
-            self.metrics.alerts_failed.labels(notifier.name, alert.kind, kind).inc()
-            self.outbox.failed(delivery, str(error), error.permanent, time.time())
-            self.report(notifier.name, str(error))
-            log.error(
-                "alert delivery failed" + ("; refused, not retried" if error.permanent else "; will retry"),
-                extra={
-                    "channel": notifier.name,
-                    "kind": alert.kind,
-                    "target": alert.target,
-                    "error": str(error),
-                    "attempt": delivery.attempts + 1,
-                },
-            )
+            refused = notifier.send(alert)
+        except Exception as error:  # noqa: BLE001 - any failure of a channel is a failed delivery, never a dead worker
+            permanent = isinstance(error, DeliveryError) and error.permanent
+            self._failed(notifier, delivery, describe(error), permanent)
         else:
-            self.outbox.delivered(delivery)
-            self.report(notifier.name, None)
+            self.outbox.delivered(delivery)  # the recipients reached have it: never sent twice
+            self.report(notifier.name, None, refused)
             self.metrics.alerts_sent.labels(notifier.name, alert.kind).inc()
+            if refused:
+                self.metrics.alerts_failed.labels(notifier.name, alert.kind, "permanent").inc()
+                log.error("alert refused for some recipients", extra={"channel": notifier.name, "refused": refused})
             log.info(
                 "alert delivered",
                 extra={
@@ -90,3 +86,19 @@ class DeliveryWorkers:
                 },
             )
         self.persist()
+
+    def _failed(self, notifier: Notifier, delivery: Delivery, error: str, permanent: bool) -> None:
+        alert = delivery.alert
+        self.metrics.alerts_failed.labels(notifier.name, alert.kind, "permanent" if permanent else "transient").inc()
+        self.outbox.failed(delivery, error, permanent, time.time())
+        self.report(notifier.name, error, ())
+        log.error(
+            "alert delivery failed" + ("; refused, not retried" if permanent else "; will retry"),
+            extra={
+                "channel": notifier.name,
+                "kind": alert.kind,
+                "target": alert.target,
+                "error": error,
+                "attempt": delivery.attempts + 1,
+            },
+        )

@@ -3,7 +3,8 @@
 GET  /          the status page (HTML)       GET /status   the same as JSON
 GET  /health    200 only while the loop makes progress
 GET  /metrics   Prometheus
-POST /ping/{name}, /ping/{name}/fail         push checks (a job says it ran, or that it failed)
+POST /ping/{name}, /ping/{name}/fail         push checks (a job says it ran, or that it failed);
+                                             MONITOR_PUSH_TOKEN (bearer or ?token=)
 POST /maintenance/{name} {"minutes", "reason"}, DELETE /maintenance/{name}   MONITOR_ADMIN_TOKEN only
 GET  /lists/latest  the latest archived weekly list           MONITOR_ADMIN_TOKEN only (customer data)
 """
@@ -15,13 +16,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from services.monitor.admin_auth import is_admin
+from services.monitor.admin_auth import is_admin, is_bearer
 from services.monitor.lists import MEDIA_TYPES
 from services.monitor.maintenance import Maintenance
 from services.monitor.status_page import render
+from services.monitor.status_view import StatusView
 
 MAX_BODY = 64 * 1024
 NOTE_CHARS = 200
@@ -31,12 +34,13 @@ class MonitorApi(Protocol):
     """What the HTTP port needs from the watchdog."""
 
     def healthy(self) -> bool: ...
-    def status(self) -> dict[str, Any]: ...
+    def status(self) -> StatusView: ...
     def metrics_text(self) -> bytes: ...
     def ping(self, name: str, ok: bool, note: str) -> bool: ...
     def pause(self, name: str, minutes: float, reason: str) -> Maintenance | None: ...
     def resume(self, name: str) -> bool: ...
     def admin_token(self) -> SecretStr | None: ...
+    def push_token(self) -> SecretStr | None: ...
     def latest_list(self) -> Path | None: ...
 
 
@@ -58,7 +62,7 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
                 body = {"status": "ok"} if ok else {"status": "stuck", "message": "probe loop made no progress"}
                 self._json(200 if ok else 503, body)
             elif path == "/status":
-                self._json(200, api.status())
+                self._json(200, api.status().to_json())
             elif path in ("/", "/index.html"):
                 self._answer(200, render(api.status()).encode(), "text/html; charset=utf-8")
             elif path == "/lists/latest":
@@ -76,6 +80,8 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
             if body is None:
                 return
             if parts[0] == "ping" and (len(parts) == 2 or (len(parts) == 3 and parts[2] == "fail")):
+                if not self._pusher():
+                    return
                 ok = len(parts) == 2
                 note = body.decode("utf-8", "replace").strip()[:NOTE_CHARS]
                 if api.ping(parts[1], ok, note):
@@ -140,6 +146,22 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
                 )
                 return False
             return True
+
+        def _pusher(self) -> bool:
+            """A ping must carry MONITOR_PUSH_TOKEN (bearer or ?token=); answers 401 itself otherwise."""
+            token = api.push_token()
+            query = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
+            if token is not None and is_bearer(self.headers.get("Authorization"), query, token):
+                return True
+            message = (
+                "MONITOR_PUSH_TOKEN is not set on the watchdog: every ping is refused"
+                if token is None
+                else "needs MONITOR_PUSH_TOKEN (Authorization: Bearer, or ?token=)"
+            )
+            self._json(
+                401, {"error": "unauthorized", "message": message}, authenticate='Bearer realm="churnguard push"'
+            )
+            return False
 
         def _body(self) -> bytes | None:
             try:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.monitor.push import is_push_check
 from services.monitor.state import Alert
+
+WHAT_TO_DO_SERVICE = "What to do: check the service's /health/ready and its log; the monitor will announce recovery."
+WHAT_TO_DO_JOB = (
+    "What to do: this is a scheduled job. Read its last run's log (`docker-compose logs weekly-list`, or "
+    "`kubectl logs` of the CronJob's last pod), check that its schedule still runs it, and run it once by hand "
+    "(`churnguard weekly-list-job --once`); its next good ping announces recovery."
+)
 
 
 def subject(alert: Alert) -> str:
@@ -77,7 +85,7 @@ def details(alert: Alert) -> list[str]:
             f"Reason: {alert.reason}",
             f"Down since: {_time(alert.down_since)} ({_duration(alert.downtime)} ago)",
             f"Last success: {_time(alert.last_success)}",
-            "What to do: check the service's /health/ready and its log; the monitor will announce recovery.",
+            WHAT_TO_DO_JOB if is_push_check(alert) else WHAT_TO_DO_SERVICE,
         ]
     return lines
 

@@ -1,6 +1,7 @@
 """Alert channels behind one interface: email (SMTP) and Slack (incoming webhook).
 
-Each send has a timeout; failures raise DeliveryError saying whether a retry can help.
+Each send has a timeout; failures raise DeliveryError saying whether a retry can help. A send that reached
+some recipients but not all returns the refused ones (it is not retried: the others have it).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ class DeliveryError(Exception):
 class Notifier(Protocol):
     name: str
 
-    def send(self, alert: Alert) -> None: ...
+    def send(self, alert: Alert) -> tuple[str, ...]:
+        """Deliver; return the recipients refused while others were reached (empty: all reached)."""
+        ...
 
 
 class EmailNotifier:
@@ -39,7 +42,7 @@ class EmailNotifier:
         self.settings = settings
         self.host = settings.alert_smtp_host
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert) -> tuple[str, ...]:
         message = EmailMessage()
         message["Subject"] = subject(alert)
         message["From"] = self.settings.alert_email_from
@@ -54,11 +57,13 @@ class EmailNotifier:
                     smtp.starttls(context=ssl.create_default_context())
                 if settings.alert_smtp_user and settings.alert_smtp_password:
                     smtp.login(settings.alert_smtp_user, settings.alert_smtp_password.get_secret_value())
-                smtp.send_message(message)
+                # smtplib raises only when every recipient is refused; the others come back here.
+                refused = smtp.send_message(message)
         except (smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
             raise DeliveryError(f"SMTP refused: {error}", permanent=True) from error
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryError(f"SMTP {self.host}:{settings.alert_smtp_port} failed: {error}") from error
+        return tuple(f"{address} ({code} {_text(reply)})" for address, (code, reply) in refused.items())
 
 
 class SlackNotifier:
@@ -69,7 +74,7 @@ class SlackNotifier:
         self.url = settings.alert_slack_webhook_url.get_secret_value()
         self.timeout = settings.alert_delivery_timeout_seconds
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert) -> tuple[str, ...]:
         title = subject(alert)
         payload = {
             "text": title,
@@ -87,6 +92,16 @@ class SlackNotifier:
         if response.status_code >= 400:
             # Wrong or revoked webhook: retrying cannot help; an operator must fix the setting.
             raise DeliveryError(f"Slack answered HTTP {response.status_code}: {response.text[:100]}", permanent=True)
+        return ()
+
+
+def describe(error: BaseException) -> str:
+    """A DeliveryError says itself; anything else (a bug, httpx.InvalidURL) is named by its type too."""
+    return str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"[:300]
+
+
+def _text(reply: bytes | str) -> str:
+    return (reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply).strip()[:120]
 
 
 def configured_notifiers(settings: MonitorSettings) -> list[Notifier]:

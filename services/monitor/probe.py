@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -15,18 +16,58 @@ from services.monitor.state import ProbeResult, Target
 HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive", "success"}  # success: Prometheus API
 
 
-def probe(client: httpx.Client, target: Target, timeout: float) -> ProbeResult:
-    """The target's conditions decide when it has any; otherwise the default judgement (`judge`)."""
+@dataclass
+class Progress:
+    """How far a probe in flight has got: the verdict of one cut off at its deadline names it."""
+
+    phase: str = "no connection (name resolution or connect)"
+    body_bytes: int = 0
+
+    def trace(self, event: str, info: dict[str, object]) -> None:
+        """httpcore's trace hook: where the exchange is."""
+        if event == "connection.connect_tcp.complete":
+            self.phase = "connected, no answer yet"
+        elif event.endswith("receive_response_headers.started"):
+            self.phase = "request sent, no response headers yet"
+
+    def __str__(self) -> str:
+        if self.phase == "reading the body":
+            return f"{self.body_bytes} bytes of the body received"
+        return self.phase
+
+
+def incomplete(timeout: float, progress: Progress, seconds: float, at: datetime) -> ProbeResult:
+    return ProbeResult(False, f"no complete answer within {timeout:g} s: {progress}", seconds, at)
+
+
+def probe(client: httpx.Client, target: Target, timeout: float, progress: Progress | None = None) -> ProbeResult:
+    """One GET, bounded as a whole by `timeout` (httpx's own timeouts are per phase: a body sent one byte a
+    second never trips them). The target's conditions decide when it has any; otherwise `judge`."""
+    progress = progress or Progress()
     at = datetime.now(UTC)
     headers = {"Authorization": f"Bearer {target.bearer_key}"} if target.bearer_key else None
     started = time.perf_counter()
+    deadline = started + timeout
     try:
-        response = client.get(target.url, timeout=timeout, headers=headers)
+        trace = {"trace": progress.trace}
+        with client.stream("GET", target.url, timeout=timeout, headers=headers, extensions=trace) as streamed:
+            progress.phase = "reading the body"
+            body = bytearray()
+            for chunk in streamed.iter_raw():
+                body += chunk
+                progress.body_bytes = len(body)
+                if time.perf_counter() > deadline:
+                    return incomplete(timeout, progress, time.perf_counter() - started, at)
+            response = httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body))
     except httpx.TimeoutException:
-        return ProbeResult(False, f"timeout after {timeout:g} s", time.perf_counter() - started, at)
+        return incomplete(timeout, progress, time.perf_counter() - started, at)
     except httpx.TransportError as error:
         return ProbeResult(False, transport_reason(error), time.perf_counter() - started, at)
+    except httpx.DecodingError as error:
+        return ProbeResult(False, f"undecodable body: {error}"[:200], time.perf_counter() - started, at)
     seconds = time.perf_counter() - started
+    if seconds > timeout:
+        return incomplete(timeout, progress, seconds, at)
     verdict = judge_conditions(target, response, seconds) if target.conditions else judge(response)
     return ProbeResult(*verdict, seconds, at)
 

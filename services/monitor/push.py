@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from services.monitor.state import Alert, AlertKind, TargetState, Thresholds
 
+PUSH_URL_PREFIX = "push check:"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 
@@ -41,7 +42,7 @@ class PushCheck:
     @property
     def url(self) -> str:
         """Push checks have no URL; alerts show how they are fed instead."""
-        return f"push check: POST /ping/{self.name} every {self.spec}"
+        return f"{PUSH_URL_PREFIX} POST /ping/{self.name} every {self.spec}"
 
     def deadline(self, state: TargetState) -> datetime | None:
         """The last good ping (or when watching began) plus period and grace."""
@@ -84,6 +85,15 @@ def on_tick(check: PushCheck, state: TargetState, now: datetime, limits: Thresho
     return _down(check, state, f"no ping within {check.spec} (last ping: {last})", now, since=deadline)
 
 
+def refused(
+    check: PushCheck, state: TargetState, reason: str, now: datetime, limits: Thresholds
+) -> tuple[TargetState, list[Alert]]:
+    """A check whose pings cannot be accepted (no MONITOR_PUSH_TOKEN): DOWN at once, reminded like any DOWN."""
+    if state.status == "down" and state.last_reason == reason:
+        return on_tick(check, state, now, limits)
+    return _down(check, replace(state, status="unknown") if state.status == "down" else state, reason, now)
+
+
 def _down(
     check: PushCheck, state: TargetState, reason: str, now: datetime, since: datetime | None = None
 ) -> tuple[TargetState, list[Alert]]:
@@ -96,3 +106,8 @@ def _down(
 
 def _alert(kind: AlertKind, check: PushCheck, state: TargetState, now: datetime) -> Alert:
     return Alert(kind, check.name, check.url, state.last_reason, now, state.down_since, state.last_success)
+
+
+def is_push_check(alert: Alert) -> bool:
+    """An alert about a scheduled job (what to do differs: its logs and schedule, not a health endpoint)."""
+    return alert.url.startswith(PUSH_URL_PREFIX)

@@ -6,8 +6,10 @@ so both reach the same people with the same settings.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +22,22 @@ def _comma_list(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a URL's form (a control character, say a '\\r' from a CRLF .env; no scheme or host),
+    or None. Whether its server answers is not asked here: an unreachable channel is a failing channel."""
+    if _CONTROL.search(url):
+        return "contains a control character (a stray \\r from a Windows line ending?)"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "is not an http(s) URL"
+    if not parts.hostname:
+        return "has no host"
+    return None
 
 
 def _blank_is_unset(value: object) -> object:
@@ -49,6 +67,18 @@ class AlertChannelSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _coherent_channels(self) -> AlertChannelSettings:
+        if self.alert_slack_webhook_url is not None:
+            problem = url_problem(self.alert_slack_webhook_url.get_secret_value())
+            if problem:  # the URL is a secret: name the setting and the problem, never the value
+                raise ValueError(f"ALERT_SLACK_WEBHOOK_URL {problem}")
+        host = self.alert_smtp_host
+        if host is not None and (_CONTROL.search(host) or " " in host.strip()):
+            raise ValueError(f"ALERT_SMTP_HOST {host!r} is not a host name (a control character or a space)")
+        if _CONTROL.search(self.alert_email_from):
+            raise ValueError(f"ALERT_EMAIL_FROM {self.alert_email_from!r} contains a control character")
+        for address in self.alert_email_to:
+            if _CONTROL.search(address) or "@" not in address:
+                raise ValueError(f"ALERT_EMAIL_TO entry {address!r} is not an email address")
         if self.alert_email_to and not self.alert_smtp_host:
             raise ValueError("ALERT_EMAIL_TO is set but ALERT_SMTP_HOST is not: emails could never be sent")
         if self.alert_smtp_host and not self.alert_email_to:
@@ -102,7 +132,12 @@ class MonitorSettings(AlertChannelSettings):
     monitor_stuck_seconds: float = Field(
         60.0, gt=0, description="/health turns 503 when the loop made no progress this long (> timeout + 2)"
     )
-    monitor_heartbeat_url: str | None = None
+    monitor_heartbeat_url: str | None = Field(
+        None, description="pinged every MONITOR_HEARTBEAT_SECONDS; <url>/fail while an alert channel is failing"
+    )
+    monitor_push_token: SecretStr | None = Field(
+        None, description="bearer token (or ?token=) for POST /ping/{name}; unset: every ping is refused"
+    )
     monitor_heartbeat_seconds: float = Field(300.0, gt=0)
     alert_channel_failing_minutes: float = Field(
         5.0, gt=0, description="a channel failing this long is announced through the other channels"
@@ -117,7 +152,12 @@ class MonitorSettings(AlertChannelSettings):
 
     _targets = field_validator("monitor_targets", "monitor_push_checks", mode="before")(_comma_list)
     _optional = field_validator(
-        "monitor_heartbeat_url", "monitor_config", "monitor_admin_token", "monitor_lists_dir", mode="before"
+        "monitor_heartbeat_url",
+        "monitor_config",
+        "monitor_admin_token",
+        "monitor_lists_dir",
+        "monitor_push_token",
+        mode="before",
     )(_blank_is_unset)
 
     @model_validator(mode="after")
@@ -126,8 +166,11 @@ class MonitorSettings(AlertChannelSettings):
             raise ValueError("MONITOR_TARGETS is empty: nothing to watch")
         for target in self.monitor_targets:
             url = target.partition("=")[2] if "=" in target else target
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"MONITOR_TARGETS entry {target!r} is not an http(s) URL")
+            problem = url_problem(url.strip())
+            if problem:
+                raise ValueError(f"MONITOR_TARGETS entry {target!r} {problem}")
+        if self.monitor_heartbeat_url is not None and (problem := url_problem(self.monitor_heartbeat_url)):
+            raise ValueError(f"MONITOR_HEARTBEAT_URL {problem}")
         for check in self.monitor_push_checks:
             PushCheck.parse(check)  # raises with the offending entry named
         if self.monitor_config is not None and not self.monitor_config.is_file():

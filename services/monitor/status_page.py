@@ -8,6 +8,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from services.monitor.status_view import ChannelView, IncidentView, PushCheckView, StatusView, TargetView
+
 REFRESH_SECONDS = 30
 STYLE = """
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d2430}
@@ -27,28 +29,26 @@ td:nth-child(-n+2){display:inline-block;font-weight:600;padding-top:.5rem}}
 """
 
 
-def render(status: dict[str, Any]) -> str:
-    targets = status["targets"]
-    checks = status["push_checks"]
-    states = [entry["state"] for entry in [*targets.values(), *checks.values()]]
-    trouble = sum(1 for state in states if state in ("DOWN", "DEGRADED"))
-    summary = "All systems operational" if trouble == 0 else f"{trouble} of {len(states)} need attention"
+def render(status: StatusView) -> str:
+    entries = [*status.targets.values(), *status.push_checks.values()]
+    trouble = sum(1 for entry in entries if entry.state in ("DOWN", "DEGRADED"))
+    summary = "All systems operational" if trouble == 0 else f"{trouble} of {len(entries)} need attention"
     sections = [
         f'<p class="summary" id="summary">{escape(summary)}</p>',
         '<h2>Services</h2><div id="targets">',
-        *(_target_card(name, entry) for name, entry in targets.items()),
+        *(_target_card(name, entry) for name, entry in status.targets.items()),
         "</div>",
     ]
-    if checks:
+    if status.push_checks:
         sections += [
             '<h2>Scheduled jobs</h2><div id="push-checks">',
-            *(_check_card(name, entry) for name, entry in checks.items()),
+            *(_check_card(name, entry) for name, entry in status.push_checks.items()),
             "</div>",
         ]
-    if "weekly_list" in status:  # MONITOR_LISTS_DIR is set
-        sections += ["<h2>Weekly list</h2>", _weekly_list(status["weekly_list"])]
-    sections += ["<h2>Recent incidents</h2>", _incidents(status["incidents"]), "<h2>Alert channels</h2>"]
-    sections.append(_channels(status["channels"]))
+    if status.lists_configured:
+        sections += ["<h2>Weekly list</h2>", _weekly_list(status.weekly_list)]
+    sections += ["<h2>Recent incidents</h2>", _incidents(status.incidents), "<h2>Alert channels</h2>"]
+    sections.append(_channels(status.channels))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -57,32 +57,31 @@ def render(status: dict[str, Any]) -> str:
 <body><main>
 <h1>churnguard status</h1>
 {"".join(sections)}
-<p class="muted">Generated {escape(_when(status["generated_at"]))}; refreshes every {REFRESH_SECONDS} s.
+<p class="muted">Generated {escape(_when(status.generated_at))}; refreshes every {REFRESH_SECONDS} s.
 The same as JSON: <a href="/status">/status</a>.</p>
 </main></body></html>
 """
 
 
-def _target_card(name: str, entry: dict[str, Any]) -> str:
-    return _card(name, entry, f"uptime 24 h {_percent(entry['uptime_24h'])} · 7 d {_percent(entry['uptime_7d'])}")
+def _target_card(name: str, entry: TargetView) -> str:
+    return _card(name, entry, f"uptime 24 h {_percent(entry.uptime_24h)} · 7 d {_percent(entry.uptime_7d)}")
 
 
-def _check_card(name: str, entry: dict[str, Any]) -> str:
-    ping = _when(entry["last_ping"]) if entry["last_ping"] else "never"
-    return _card(name, entry, f"every {entry['period']} · last ping {ping} · due by {_when(entry['deadline'])}")
+def _check_card(name: str, entry: PushCheckView) -> str:
+    ping = _when(entry.last_ping) if entry.last_ping else "never"
+    return _card(name, entry, f"every {entry.period} · last ping {ping} · due by {_when(entry.deadline)}")
 
 
-def _card(name: str, entry: dict[str, Any], facts: str) -> str:
-    state = entry["state"]
-    window = entry["maintenance"]
-    since = {"DEGRADED": entry["degraded_since"], "PAUSED": window and window["started"]}.get(state, entry["since"])
+def _card(name: str, entry: TargetView, facts: str) -> str:
+    state, window = entry.state, entry.maintenance
+    since = {"DEGRADED": entry.degraded_since, "PAUSED": window and window.started}.get(state, entry.since)
     lines = [f"{state.lower()} since {_when(since)}" if since else "no result yet", facts]
     if state == "DEGRADED":
-        lines.append(f"failing {entry['failure_ratio']:.0%} of recent probes")
-    if state in ("DOWN", "DEGRADED") and entry["last_reason"]:
-        lines.append(f"reason: {entry['last_reason']}")
+        lines.append(f"failing {entry.failure_ratio:.0%} of recent probes")
+    if state in ("DOWN", "DEGRADED") and entry.last_reason:
+        lines.append(f"reason: {entry.last_reason}")
     if window:
-        lines.append(f"maintenance until {_when(window['until'])}: {window['reason']}")
+        lines.append(f"maintenance until {_when(window.until)}: {window.reason}")
     details = "".join(f'<div class="muted">{escape(line)}</div>' for line in lines)
     return (
         f'<div class="card" data-target="{escape(name)}"><div class="row"><span class="name">{escape(name)}</span>'
@@ -97,7 +96,7 @@ def _weekly_list(facts: dict[str, Any] | None) -> str:
     return (
         f'<div class="card" id="weekly-list"><div class="row"><span class="name">{escape(str(facts["iso_week"]))}'
         f'</span><a href="/lists/latest">Download</a></div>'
-        f'<div class="muted">made {escape(_when(facts["made_at"]))} with model version '
+        f'<div class="muted">made {escape(_when(datetime.fromisoformat(facts["made_at"])))} with model version '
         f"{escape(str(facts['model_version']))}: {facts['customers_listed']} customers listed of "
         f"{facts['customers_scored']} scored{escape(skipped)}</div>"
         '<div class="muted">The download asks for the admin token (as the password): the list is customer data.'
@@ -105,38 +104,40 @@ def _weekly_list(facts: dict[str, Any] | None) -> str:
     )
 
 
-def _incidents(incidents: list[dict[str, Any]]) -> str:
+def _incidents(incidents: list[IncidentView]) -> str:
     if not incidents:
         return '<p class="muted" id="incidents">No incidents recorded.</p>'
     rows = "".join(
-        f"<tr><td>{escape(i['target'])}</td><td>{escape(i['kind'])}</td><td>{escape(_when(i['started']))}</td>"
-        f"<td>{'ongoing, ' if i['ended'] is None else ''}{escape(_duration(i['duration_seconds']))}</td>"
-        f"<td>{escape(i['reason'])}</td></tr>"
+        f"<tr><td>{escape(i.target)}</td><td>{escape(i.kind)}</td><td>{escape(_when(i.started))}</td>"
+        f"<td>{'ongoing, ' if i.ended is None else ''}{escape(_duration(i.duration_seconds))}</td>"
+        f"<td>{escape(i.reason)}</td></tr>"
         for i in incidents[:20]
     )
     head = "<thead><tr><th>Target</th><th>What</th><th>Started</th><th>Lasted</th><th>Why</th></tr></thead>"
     return f'<table id="incidents">{head}<tbody>{rows}</tbody></table>'
 
 
-def _channels(channels: dict[str, Any]) -> str:
+BADGES = {"up": ("UP", "DELIVERING"), "degraded": ("DEGRADED", "DEGRADED"), "failing": ("DOWN", "FAILING")}
+
+
+def _channels(channels: dict[str, ChannelView]) -> str:
     if not channels:
         return '<p class="muted" id="channels">No alert channel configured: nobody is told of an outage.</p>'
-    cards = "".join(
-        f'<div class="card"><div class="row"><span class="name">{escape(name)}</span>'
-        f'<span class="badge {"UP" if c["up"] else "DOWN"}">{"DELIVERING" if c["up"] else "FAILING"}</span></div>'
-        + (
-            ""
-            if c["up"]
-            else f'<div class="muted">since {escape(_when(c["failing_since"]))}: {escape(c["last_error"])}</div>'
+    cards = []
+    for name, channel in channels.items():
+        style, word = BADGES[channel.state]
+        lines = [] if channel.up else [f"since {_when(channel.failing_since)}: {channel.last_error}"]
+        lines += [f"refused: {recipient}" for recipient in channel.refused_recipients]
+        details = "".join(f'<div class="muted">{escape(line)}</div>' for line in lines)
+        cards.append(
+            f'<div class="card" data-channel="{escape(name)}"><div class="row"><span class="name">{escape(name)}'
+            f'</span><span class="badge {style}">{word}</span></div>{details}</div>'
         )
-        + "</div>"
-        for name, c in channels.items()
-    )
-    return f'<div id="channels">{cards}</div>'
+    return f'<div id="channels">{"".join(cards)}</div>'
 
 
-def _when(iso: str | None) -> str:
-    return "unknown" if iso is None else datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+def _when(value: datetime | None) -> str:
+    return "unknown" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _percent(value: float | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.monitor.notifiers import DeliveryError, Notifier
+from services.monitor.notifiers import Notifier, describe
 from services.monitor.state import Alert
 
 
@@ -15,9 +15,11 @@ def send_test_alerts(notifiers: list[Notifier], reason: str = "does this channel
     lines = []
     for notifier in notifiers:
         try:
-            notifier.send(alert)
-        except DeliveryError as error:
-            lines.append(f"{notifier.name}: failed: {error}")
+            refused = notifier.send(alert)
+        except Exception as error:  # noqa: BLE001 - every failure of a channel is reported, whatever its type
+            lines.append(f"{notifier.name}: failed: {describe(error)}")
         else:
-            lines.append(f"{notifier.name}: delivered")
+            lines.append(
+                f"{notifier.name}: failed: refused {', '.join(refused)}" if refused else f"{notifier.name}: delivered"
+            )
     return lines

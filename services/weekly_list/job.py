@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from cronsim import CronSim, CronSimError
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.paths import VAR_DIR
@@ -39,6 +39,7 @@ class WeeklyListJobSettings(BaseSettings):
     ping_url: str | None = Field(
         None, description="the watchdog's push check, e.g. http://monitor:9100/ping/weekly-list"
     )
+    push_token: SecretStr | None = Field(None, description="the watchdog's MONITOR_PUSH_TOKEN, sent as a bearer")
 
     @field_validator("schedule")
     @classmethod
@@ -49,7 +50,7 @@ class WeeklyListJobSettings(BaseSettings):
             raise ValueError(f"WEEKLY_LIST_SCHEDULE {value!r} is not cron syntax: {error}") from error
         return value
 
-    @field_validator("ping_url", mode="before")
+    @field_validator("ping_url", "push_token", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -94,7 +95,9 @@ def _ping(job: WeeklyListJobSettings, ok: bool, note: str) -> None:
         return
     url = job.ping_url.rstrip("/") + ("" if ok else "/fail")
     try:
-        httpx.post(url, content=note.encode(), timeout=10).raise_for_status()
+        token = job.push_token
+        headers = {} if token is None else {"Authorization": f"Bearer {token.get_secret_value()}"}
+        httpx.post(url, content=note.encode(), headers=headers, timeout=10).raise_for_status()
     except httpx.HTTPError as error:
         # The push check's deadline still catches a run whose ping was lost.
         print(f"weekly-list-job: could not ping {url}: {error}", file=sys.stderr)

@@ -6,6 +6,7 @@ reported as skipped with the reason, never as passed.
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ def compose() -> Iterator[Compose]:
         "PREDICTOR_API_KEYS": API_KEY,
         "MONITOR_INTERVAL_SECONDS": str(INTERVAL),
         "MONITOR_TIMEOUT_SECONDS": "1",
+        "MONITOR_PUSH_TOKEN": secrets.token_urlsafe(16),
         "ALERT_SLACK_WEBHOOK_URL": "http://mailcatcher:1080/webhook/drill",
     }
     with running_stack("churnguard-drill", ["docker-compose.yml"], settings, PORTS) as stack:

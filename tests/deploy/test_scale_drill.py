@@ -47,6 +47,7 @@ def scale() -> Iterator[Compose]:
         "PREDICTOR_ADMIN_KEYS": ADMIN_KEY,
         "MONITOR_INTERVAL_SECONDS": str(INTERVAL),
         "MONITOR_TIMEOUT_SECONDS": "2",
+        "MONITOR_PUSH_TOKEN": secrets.token_urlsafe(16),
         "ALERT_SLACK_WEBHOOK_URL": "http://mailcatcher:1080/webhook/drill",
     }
     ports = (*PORTS, "PREDICTOR_2_PORT", "PREDICTOR_3_PORT", "LB_PORT", "LB_STATS_PORT", "POSTGRES_PORT")

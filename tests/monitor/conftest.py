@@ -27,6 +27,8 @@ class FakeTarget(ReopenableServer):
         self.model_matches = True
         self.hits: list[str] = []
         self.authorizations: list[str | None] = []
+        self.posts: list[tuple[str, str]] = []  # (path, body): what a heartbeat receiver got
+        self.dribble = False  # send the head at once, then the body one byte a second
         target = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,12 +47,27 @@ class FakeTarget(ReopenableServer):
                 if mode == "hang":
                     time.sleep(5)
                     return
+                if mode == "dribble":
+                    body = b'{"status": "ready", "padding": "' + b"x" * 40 + b'"}'
+                    self.send_response(200)
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    for byte in body[:8]:  # long enough to pass any per-read timeout, far past a probe's
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(1)
+                    return
                 status, body = {
                     "healthy": (200, b'{"status": "ready"}'),
                     "503": (503, b'{"status": "not_ready", "failing": ["canary"]}'),
                     "html": (200, b"<html>maintenance</html>"),
                 }[mode]
                 self._send(status, body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                target.posts.append((self.path, body.decode()))
+                self._send(200, b"OK")
 
             def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
@@ -85,6 +102,9 @@ def target() -> Iterator[FakeTarget]:
     fake.stop()
 
 
+PUSH_TOKEN = "push-test-token"
+PUSH = {"Authorization": f"Bearer {PUSH_TOKEN}"}  # what a job sends with its ping
+
 FAST = {
     "monitor_interval_seconds": 0.5,
     "monitor_timeout_seconds": 0.5,
@@ -95,6 +115,7 @@ FAST = {
     "alert_delivery_timeout_seconds": 2,
     "alert_retry_seconds": 0.5,
     "monitor_stuck_seconds": 1.0,
+    "monitor_push_token": PUSH_TOKEN,
 }
 
 
@@ -132,8 +153,8 @@ def start_monitor(tmp_path: Path, mailbox: MailBox, webhook: Webhook, target: Fa
             "alert_slack_webhook_url": webhook.url,
             **overrides,
         }
-        probe_fn = values.pop("probe_fn", None)
-        monitor = Monitor(MonitorSettings(**values), **({"probe_fn": probe_fn} if probe_fn else {}))
+        injected = {key: values.pop(key) for key in ("probe_fn", "notifiers") if key in values}
+        monitor = Monitor(MonitorSettings(**values), **injected)
         thread = threading.Thread(target=monitor.run, daemon=True)
         thread.start()
         handle = RunningMonitor(monitor, thread)

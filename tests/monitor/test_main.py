@@ -28,6 +28,20 @@ pytestmark = pytest.mark.slow
         ({"MONITOR_TARGETS": "ftp://x"}, "is not an http(s) URL"),
         ({"MONITOR_INTERVAL_SECONDS": "-1"}, "greater than 0"),
         ({}, "no alert channel"),  # a watchdog that could tell no one refuses to start
+        # A CRLF .env leaves a '\r' at the end of a value: the form is checked at start, naming the setting.
+        (
+            {"ALERT_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x\r"},
+            "ALERT_SLACK_WEBHOOK_URL contains a control character",
+        ),
+        ({"ALERT_SLACK_WEBHOOK_URL": "https:///services/T0/B0/x"}, "ALERT_SLACK_WEBHOOK_URL has no host"),
+        (
+            {"ALERT_SMTP_HOST": "mail.example.com\r", "ALERT_EMAIL_TO": "oncall@example.com"},
+            "ALERT_SMTP_HOST 'mail.example.com\\r' is not a host name",
+        ),
+        (
+            {"MONITOR_HEARTBEAT_URL": "http://\x7fping", "ALERT_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/x"},
+            "MONITOR_HEARTBEAT_URL contains a control character",
+        ),
     ],
 )
 def test_bad_settings_are_a_clear_startup_error(env: dict[str, str], message: str) -> None:
@@ -41,6 +55,7 @@ def test_bad_settings_are_a_clear_startup_error(env: dict[str, str], message: st
     )
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+    assert "hooks.slack.com" not in result.stderr  # a webhook URL is a secret: named, never shown
 
 
 def test_sigterm_stops_the_monitor_within_a_second(tmp_path: Path) -> None:

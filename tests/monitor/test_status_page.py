@@ -10,7 +10,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser import PHONE, chromium, screenshot
-from tests.monitor.conftest import FakeTarget, MonitorFactory
+from tests.monitor.conftest import PUSH, FakeTarget, MonitorFactory
 from tests.receivers import MailBox, eventually
 from tests.tools import needs_tool
 
@@ -52,7 +52,7 @@ targets:
         monitor_push_checks=["weekly-list=1s+1s", "nightly-backup=1d+1h"],
         monitor_admin_token=TOKEN,
     )
-    httpx.post(f"{running.url}/ping/nightly-backup")
+    httpx.post(f"{running.url}/ping/nightly-backup", headers=PUSH)
     eventually(lambda: all(running.monitor.states[n].status == "up" for n in ("predictor", "tracker")), 5)
     httpx.post(
         f"{running.url}/maintenance/tracker",
@@ -62,8 +62,10 @@ targets:
     target.set("flap")
     target.model_matches = False
     states = {"predictor": "DEGRADED", "predictor-model": "DOWN", "tracker": "PAUSED"}
-    eventually(lambda: all(running.monitor.status()["targets"][n]["state"] == s for n, s in states.items()), 20)
-    eventually(lambda: running.monitor.status()["push_checks"]["weekly-list"]["state"] == "DOWN", 10)
+    eventually(
+        lambda: all(running.monitor.status().to_json()["targets"][n]["state"] == s for n, s in states.items()), 20
+    )
+    eventually(lambda: running.monitor.status().to_json()["push_checks"]["weekly-list"]["state"] == "DOWN", 10)
 
     with chromium(PHONE) as browser:
         browser.get(running.url + "/")

@@ -36,7 +36,7 @@ def down_and_recovered(mailbox: MailBox, webhook: Webhook) -> tuple[list[str], l
     ("mode", "reason"),
     [
         ("503", "HTTP 503: canary failing"),
-        ("hang", "timeout after 0.5 s"),
+        ("hang", "no complete answer within 0.5 s: request sent, no response headers yet"),
         ("gone", "connection refused"),
         ("html", "body is not JSON"),
     ],

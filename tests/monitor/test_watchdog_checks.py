@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.monitor.conftest import FakeTarget, MonitorFactory, RunningMonitor
+from tests.monitor.conftest import PUSH, FakeTarget, MonitorFactory, RunningMonitor
 from tests.receivers import MailBox, Webhook, eventually
 
 pytestmark = pytest.mark.slow
@@ -40,8 +40,8 @@ def test_a_flapping_target_raises_one_degraded_and_one_clear_per_channel(
     time.sleep(1)
     assert [len(x) for x in both(mailbox, webhook, "CLEARED")] == [1, 1]
     assert len(mailbox.subjects()) == 2 and len(webhook.texts()) == 2
-    kinds = [i["kind"] for i in running.monitor.status()["incidents"]]
-    assert kinds == ["DEGRADED"] and running.monitor.status()["incidents"][0]["ended"] is not None
+    kinds = [i["kind"] for i in running.monitor.status().to_json()["incidents"]]
+    assert kinds == ["DEGRADED"] and running.monitor.status().to_json()["incidents"][0]["ended"] is not None
 
 
 def test_a_200_whose_body_breaks_a_condition_is_down_naming_it(
@@ -66,7 +66,10 @@ targets:
         env.setenv("TEST_PREDICTOR_KEY", "probe-key-from-env")
         running = start_monitor(monitor_config=config)
     until_up(running, "predictor-model")
-    assert list(running.monitor.status()["targets"]) == ["predictor-model", "predictor"]  # file + MONITOR_TARGETS
+    assert list(running.monitor.status().to_json()["targets"]) == [
+        "predictor-model",
+        "predictor",
+    ]  # file + MONITOR_TARGETS
     target.model_matches = False
     eventually(lambda: all(both(mailbox, webhook, "DOWN")), 10)
     expected = (
@@ -111,29 +114,35 @@ def test_a_missed_push_check_alerts_once_and_the_next_ping_recovers_once(
     start_monitor: MonitorFactory, mailbox: MailBox, webhook: Webhook
 ) -> None:
     running = start_monitor(monitor_push_checks=["weekly-list=2s+1s"])
-    assert httpx.post(f"{running.url}/ping/weekly-list").json() == {"check": "weekly-list", "recorded": "ok"}
+    assert httpx.post(f"{running.url}/ping/weekly-list", headers=PUSH).json() == {
+        "check": "weekly-list",
+        "recorded": "ok",
+    }
     eventually(lambda: all(both(mailbox, webhook, "DOWN")), 10)
     time.sleep(1.5)
     emails, slacks = both(mailbox, webhook, "DOWN")
     assert emails == slacks == [f"[churnguard] DOWN weekly-list: {running.monitor.states['weekly-list'].last_reason}"]
     assert "no ping within 2s+1s (last ping: " in emails[0]
-    assert httpx.post(f"{running.url}/ping/weekly-list").status_code == 200
+    assert httpx.post(f"{running.url}/ping/weekly-list", headers=PUSH).status_code == 200
     eventually(lambda: all(both(mailbox, webhook, "RECOVERED")), 10)
-    assert httpx.post(f"{running.url}/ping/weekly-list/fail", content=b"predictor unreachable").status_code == 200
+    assert (
+        httpx.post(f"{running.url}/ping/weekly-list/fail", headers=PUSH, content=b"predictor unreachable").status_code
+        == 200
+    )
     eventually(lambda: len(both(mailbox, webhook, "DOWN")[0]) == 2, 10)
     assert both(mailbox, webhook, "DOWN")[0][1].endswith("the job reported a failure: predictor unreachable")
-    assert httpx.post(f"{running.url}/ping/nobody").status_code == 404
+    assert httpx.post(f"{running.url}/ping/nobody", headers=PUSH).status_code == 404
     assert httpx.get(f"{running.url}/ping/weekly-list").status_code == 405
 
 
 def test_push_checks_survive_a_restart(start_monitor: MonitorFactory, mailbox: MailBox) -> None:
     first = start_monitor(monitor_push_checks=["nightly=1h+1h"])
-    httpx.post(f"{first.url}/ping/nightly")
+    httpx.post(f"{first.url}/ping/nightly", headers=PUSH)
     pinged = first.monitor.states["nightly"].last_success
     first.stop()
     second = start_monitor(monitor_push_checks=["nightly=1h+1h"])
     assert second.monitor.states["nightly"].last_success == pinged
-    assert second.monitor.status()["push_checks"]["nightly"]["state"] == "UP"
+    assert second.monitor.status().to_json()["push_checks"]["nightly"]["state"] == "UP"
 
 
 def test_a_paused_target_sends_nothing_during_the_window_and_one_message_after(
@@ -150,7 +159,7 @@ def test_a_paused_target_sends_nothing_during_the_window_and_one_message_after(
     assert bad.status_code == 422 and {d["field"] for d in bad.json()["detail"]} == {"minutes", "reason"}
     answer = httpx.post(f"{running.url}/maintenance/predictor", json=pause, headers=_bearer(token))
     assert answer.status_code == 200 and answer.json()["maintenance"]["reason"] == "deploy 1.4"
-    assert running.monitor.status()["targets"]["predictor"]["state"] == "PAUSED"
+    assert running.monitor.status().to_json()["targets"]["predictor"]["state"] == "PAUSED"
     target.set("503")
     eventually(lambda: running.monitor.states["predictor"].status == "down", 10)
     time.sleep(1)
@@ -163,7 +172,7 @@ def test_a_paused_target_sends_nothing_during_the_window_and_one_message_after(
     target.set("healthy")
     eventually(lambda: len(mailbox.subjects()) == 2, 10)
     assert mailbox.subjects()[1].startswith("[churnguard] RECOVERED predictor after")
-    kinds = sorted(i["kind"] for i in running.monitor.status()["incidents"])
+    kinds = sorted(i["kind"] for i in running.monitor.status().to_json()["incidents"])
     assert kinds == ["DOWN", "MAINTENANCE"]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from services.common.paths import SHARED_DATA_FILE
 from tests.conftest import PredictorProcess
-from tests.monitor.conftest import MonitorFactory
+from tests.monitor.conftest import PUSH_TOKEN, MonitorFactory
 from tests.receivers import MailBox, Webhook, eventually
 from tests.support import REPO_ROOT
 
@@ -54,6 +54,7 @@ def test_the_job_archives_pings_and_alerts_on_a_missed_or_failed_run(
         "WEEKLY_LIST_TOP": "25",
         "WEEKLY_LIST_ARCHIVE_DIR": str(archive),
         "WEEKLY_LIST_PING_URL": f"{running.url}/ping/weekly-list",
+        "WEEKLY_LIST_PUSH_TOKEN": PUSH_TOKEN,
     }
     done = job(env)
     assert done.returncode == 0, done.stderr
