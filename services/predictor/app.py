@@ -16,9 +16,10 @@ from services.predictor import metric_buffer
 from services.predictor.audit import AuditLog
 from services.predictor.audit_backend import open_backend
 from services.predictor.auth import ApiKeyGuard
+from services.predictor.body import BodyLimits
 from services.predictor.deps import Services
 from services.predictor.errors import install_error_handlers
-from services.predictor.hot_routes import HotRoutes
+from services.predictor.hot_routes import HotRoutes, hot_routes
 from services.predictor.metrics import PredictorMetrics
 from services.predictor.model_health import ModelHealth
 from services.predictor.model_keeper import keep_model_fresh
@@ -112,11 +113,10 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         readiness_checks=CHECKS,
     )
     app.outer_layers = lambda inner: RequestContextMiddleware(
-        HotRoutes(inner, routes=predict.HOT_ROUTES),
+        HotRoutes(inner, routes=hot_routes(predict.router)),
         metrics=metrics,
-        max_body_bytes=settings.max_body_bytes,
+        body_limits=BodyLimits(settings.max_body_bytes, {"/weekly-list": settings.weekly_list_max_upload_bytes}),
         route_labels=RouteLabels((route.path, route.path_regex) for route in routes),
-        upload_limits={"/weekly-list": settings.weekly_list_max_upload_bytes},
     )
     return app
 

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware (no per-request task overhead): request id, early 413, request metrics and log."""
+"""Pure ASGI middleware (no per-request task overhead): request id, the body limit of every route (declared
+and received bytes), request metrics and log."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.ids import new_id
-from services.predictor.body import check_body_size, declared_length
-from services.predictor.errors import ApiError, api_error_response
+from services.predictor.body import BodyLimits, CountedReceive, declared_length, too_large
+from services.predictor.errors import api_error_response
 from services.predictor.metrics import PredictorMetrics
 
 log = logging.getLogger(__name__)
@@ -51,18 +52,13 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Tags each request with an id (header in and out), refuses oversized bodies, records metrics."""
+    """Tags each request with an id (header in and out), refuses oversized bodies on every route (413 from
+    the declared length, or after at most the limit plus one read of a chunked body), records metrics."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        metrics: PredictorMetrics,
-        max_body_bytes: int,
-        route_labels: RouteLabels,
-        upload_limits: dict[str, int] | None = None,
+        self, app: ASGIApp, metrics: PredictorMetrics, body_limits: BodyLimits, route_labels: RouteLabels
     ) -> None:
-        self.app, self.metrics, self.max_body_bytes, self.route_label = app, metrics, max_body_bytes, route_labels
-        self.upload_limits = upload_limits or {}  # routes that take a file: their own, larger limit
+        self.app, self.metrics, self.body_limits, self.route_label = app, metrics, body_limits, route_labels
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._timers: dict[tuple[str, str], Any] = {}
 
@@ -76,21 +72,31 @@ class RequestContextMiddleware:
         header = (b"x-request-id", request_id.encode())
         status = 500
 
+        limit = self.body_limits(scope["path"])
+        counted = CountedReceive(receive, limit)
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
+            if counted.exceeded and not started_response:
+                return  # the app gave up on a body over its limit: the 413 below answers instead
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
+            if declared_length(scope.get("headers", ())) > limit:
+                await api_error_response(Request(scope, receive), too_large(limit))(scope, receive, send_with_id)
+                return
             try:
-                limit = self.upload_limits.get(scope["path"], self.max_body_bytes)
-                check_body_size(declared_length(scope.get("headers", ())), limit)
-            except ApiError as error:
-                await api_error_response(Request(scope, receive), error)(scope, receive, send_with_id)
-            else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, counted, send_with_id)
+            except ClientDisconnect:
+                if not counted.exceeded:
+                    raise
+            if counted.exceeded and not started_response:
+                counted.exceeded = False  # let the 413 through
+                await api_error_response(Request(scope, receive), too_large(limit))(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             route = self.route_label(scope["path"])

@@ -24,7 +24,7 @@ async def _read_valid(request: Request, parse: Callable[[bytes], T]) -> tuple[Se
     """Auth, model present, body read and validated (failures counted by field): the common front."""
     services, api_key_id = get_services_now(request), authenticate(request)
     services.predictions.serving_model()
-    body = await read_json_body(request, services.settings.max_body_bytes)
+    body = await read_json_body(request)
     try:
         return services, api_key_id, parse(body)
     except ApiError as error:
@@ -39,7 +39,7 @@ def reasons_wanted(request: Request) -> int:
     raw = request.query_params.get("reasons")
     if raw is None:
         return 0
-    if not raw.isdigit() or int(raw) > MAX_REASONS:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_REASONS:  # '²'.isdigit() is true
         rule = {"loc": ["query", "reasons"], "field": "reasons", "rule": "range", "input": raw}
         message = f"reasons must be a whole number from 0 to {MAX_REASONS}"
         raise ApiError(422, "validation_error", f"invalid input: {message}", [{**rule, "msg": message}])
@@ -78,6 +78,3 @@ async def predict_batch(request: Request) -> Response:
     services, api_key_id, rows = await _read_valid(request, parse_batch)
     answers, model = await services.predictions.predict(rows, api_key_id, request_id_of(request), reasons)
     return json_response({"predictions": answers, "model": model.reference})
-
-
-HOT_ROUTES = {"/predict": predict, "/predict/batch": predict_batch}

@@ -73,7 +73,12 @@ async def make_weekly_list(request: Request) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page("Weekly call list", '<p class="error">Choose the export file first.</p>' + FORM, 422)
     suffix = Path(upload.filename).suffix.lower()
-    if suffix not in FORMATS or f".{kind}" not in FORMATS or not top_text.isdigit() or int(top_text) < 1:
+    if (
+        suffix not in FORMATS
+        or f".{kind}" not in FORMATS
+        or not (top_text.isascii() and top_text.isdigit())
+        or int(top_text) < 1
+    ):
         message = "The export must be .csv or .xlsx, and the number of customers a whole number from 1."
         return _page("Weekly call list", f'<p class="error">{escape(message)}</p>' + FORM, 422)
     folder = _new_folder(services.settings.weekly_list_dir)
