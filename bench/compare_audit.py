@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.cached_predictor import DEFAULT_CACHE, has_cache, start_cached_predictor  # noqa: E402
 from bench.compare_serving import API_KEY, wrk  # noqa: E402
-from services.predictor.audit_sqlite import INDEX, SCHEMA  # noqa: E402
+from services.predictor.audit.sqlite import INDEX, SCHEMA  # noqa: E402
 from tests.postgres import Postgres  # noqa: E402
 from tests.predictor.conftest import VALID_RECORD  # noqa: E402
 from tests.support import stop  # noqa: E402

@@ -3,7 +3,7 @@
 A real tracker with the baseline promoted; churnguard serving it with 1 and 2 workers (registry polling
 on, auth, audit log, metrics), beside the bare FastAPI floor with 1 and 2 workers. wrk alternates
 between them at concurrency 1, 8 and 32. A fifth server is the 2-worker floor on churnguard's own HTTP
-protocol (one write per answer, `services/predictor/http_protocol.py`): how much of the gap that
+protocol (one write per answer, `services/predictor/http/protocol.py`): how much of the gap that
 protocol closes by itself; the target is against the floor as FastAPI ships. Each churnguard is first
 started from the registry, then restarted from its cache (the cold start, spawn to ready, is timed):
 what every later start runs. Then each takes 60 s of load and the resident memory of every worker is
@@ -35,7 +35,7 @@ from services.common.paths import SHARED_DATA_FILE  # noqa: E402
 from tests.support import free_port, serving_workers, stop, wait_for_http  # noqa: E402
 
 CONCURRENCY = (1, 8, 32)
-PROTOCOL = "services.predictor.http_protocol:HeadWithBodyProtocol"
+PROTOCOL = "services.predictor.http.protocol:HeadWithBodyProtocol"
 FLOOR_SAME_PROTOCOL = "bare floor, 2 workers, churnguard's HTTP protocol"
 MEMORY_TARGET_MB = 250
 COLD_START_TARGET_S = 3.0

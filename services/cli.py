@@ -76,7 +76,7 @@ def _weekly_list_job(args: argparse.Namespace) -> int:
 
 
 def _drift_report(args: argparse.Namespace) -> int:
-    from services.predictor.drift_report import write_drift_report
+    from services.predictor.health.drift_report import write_drift_report
     from services.predictor.settings import PredictorSettings
 
     settings = PredictorSettings()
@@ -103,7 +103,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from services.predictor.replay import replay
+    from services.predictor.audit.replay import replay
     from services.predictor.settings import PredictorSettings
 
     settings = PredictorSettings()

@@ -23,7 +23,7 @@ from tests.support import REPO_ROOT
 IMAGES = {
     "predictor": (
         ["predictor.txt"],
-        ["services.predictor.server", "services.predictor.app", "services.predictor.prepare_version"],
+        ["services.predictor.server", "services.predictor.app", "services.predictor.model.prepare_version"],
     ),
     "monitor": (
         ["monitor.txt", "mailcatcher.txt", "weekly-list.txt"],

@@ -3,9 +3,11 @@ its file only for holders of MONITOR_ADMIN_TOKEN (it is customer data)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
+
+from services.common.weekly_list_facts import WeeklyListFacts
 
 MEDIA_TYPES = {
     ".csv": "text/csv; charset=utf-8",
@@ -13,19 +15,19 @@ MEDIA_TYPES = {
 }
 
 
-def latest_facts(archive: Path) -> dict[str, Any] | None:
+def latest_facts(archive: Path) -> WeeklyListFacts | None:
     """The newest week's facts (`2026-W48.json`: model version, time, counts), skipping unreadable ones."""
     for facts in sorted(archive.glob("*-W*.json"), reverse=True):
         try:
-            return dict(json.loads(facts.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            return WeeklyListFacts.model_validate_json(facts.read_text(encoding="utf-8"))
+        except (OSError, ValueError, ValidationError):
             continue
     return None
 
 
 def latest_file(archive: Path) -> Path | None:
     facts = latest_facts(archive)
-    if facts is None or not facts.get("file"):
+    if facts is None or not facts.file:
         return None
-    path = archive / Path(str(facts["file"])).name  # a name, never a path out of the archive
+    path = archive / Path(facts.file).name  # a name, never a path out of the archive
     return path if path.is_file() and path.suffix in MEDIA_TYPES else None

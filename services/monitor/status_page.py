@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import Any
 
+from services.common.weekly_list_facts import WeeklyListFacts
 from services.monitor.status_view import ChannelView, IncidentView, PushCheckView, StatusView, TargetView
 
 REFRESH_SECONDS = 30
@@ -89,16 +89,16 @@ def _card(name: str, entry: TargetView, facts: str) -> str:
     )
 
 
-def _weekly_list(facts: dict[str, Any] | None) -> str:
+def _weekly_list(facts: WeeklyListFacts | None) -> str:
     if facts is None:
         return '<p class="muted" id="weekly-list">No weekly list archived yet.</p>'
-    skipped = f", {facts['rows_rejected']} rows skipped" if facts.get("rows_rejected") else ""
+    skipped = f", {facts.rows_rejected} rows skipped" if facts.rows_rejected else ""
     return (
-        f'<div class="card" id="weekly-list"><div class="row"><span class="name">{escape(str(facts["iso_week"]))}'
+        f'<div class="card" id="weekly-list"><div class="row"><span class="name">{escape(facts.iso_week)}'
         f'</span><a href="/lists/latest">Download</a></div>'
-        f'<div class="muted">made {escape(_when(datetime.fromisoformat(facts["made_at"])))} with model version '
-        f"{escape(str(facts['model_version']))}: {facts['customers_listed']} customers listed of "
-        f"{facts['customers_scored']} scored{escape(skipped)}</div>"
+        f'<div class="muted">made {escape(_when(facts.made_at))} with model version '
+        f"{escape(facts.model_version)}: {facts.customers_listed} customers listed of "
+        f"{facts.customers_scored} scored{escape(skipped)}</div>"
         '<div class="muted">The download asks for the admin token (as the password): the list is customer data.'
         "</div></div>"
     )

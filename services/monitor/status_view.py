@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, PlainSerializer
 
+from services.common.weekly_list_facts import WeeklyListFacts
 from services.monitor.history import uptime
 from services.monitor.maintenance import Maintenance
 from services.monitor.state import failure_ratio
@@ -69,7 +70,7 @@ class ChannelView(BaseModel):
 
 class StatusView(BaseModel):
     generated_at: Time
-    weekly_list: dict[str, Any] | None = None  # present in JSON only while MONITOR_LISTS_DIR is set
+    weekly_list: WeeklyListFacts | None = None  # present in JSON only while MONITOR_LISTS_DIR is set
     lists_configured: bool = False
     targets: dict[str, TargetView]
     push_checks: dict[str, PushCheckView]
@@ -81,7 +82,7 @@ class StatusView(BaseModel):
         return self.model_dump(mode="json", exclude=exclude)
 
 
-def status_view(watch: Watch, now: datetime, weekly_list: dict[str, Any] | None, lists_configured: bool) -> StatusView:
+def status_view(watch: Watch, now: datetime, weekly_list: WeeklyListFacts | None, lists_configured: bool) -> StatusView:
     targets = {t.name: TargetView(**_entry(watch, t.name, t.url, now)) for t in watch.config.targets}
     checks = {
         c.name: PushCheckView(

@@ -12,24 +12,24 @@ from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from services.predictor import metric_buffer
-from services.predictor.audit import AuditLog
-from services.predictor.audit_backend import open_backend
-from services.predictor.auth import ApiKeyGuard
-from services.predictor.body import BodyLimits
+from services.predictor.audit.backend import open_backend
+from services.predictor.audit.writer import AuditLog
 from services.predictor.deps import Services
-from services.predictor.errors import install_error_handlers
-from services.predictor.hot_routes import HotRoutes, hot_routes
-from services.predictor.metrics import PredictorMetrics
-from services.predictor.model_health import ModelHealth
-from services.predictor.model_keeper import keep_model_fresh
-from services.predictor.model_store import ModelStore, ReloadOutcome
-from services.predictor.predictions import PredictionService
-from services.predictor.readiness import CHECKS, Readiness
-from services.predictor.request_context import RequestContextMiddleware, RouteLabels
+from services.predictor.health.model_health import ModelHealth
+from services.predictor.health.readiness import CHECKS, Readiness
+from services.predictor.http.auth import ApiKeyGuard
+from services.predictor.http.body import BodyLimits
+from services.predictor.http.errors import install_error_handlers
+from services.predictor.http.hot_routes import HotRoutes, hot_routes
+from services.predictor.http.request_context import RequestContextMiddleware, RouteLabels
+from services.predictor.http.validation import FAILURE_FIELDS
+from services.predictor.model.keeper import keep_model_fresh
+from services.predictor.model.store import ModelStore, ReloadOutcome
 from services.predictor.routes import health, model, ops, outcomes, predict, weekly_list_page
+from services.predictor.scoring.predictions import PredictionService
 from services.predictor.settings import PredictorSettings
-from services.predictor.validation import FAILURE_FIELDS
+from services.predictor.telemetry import metric_buffer
+from services.predictor.telemetry.metrics import PredictorMetrics
 
 log = logging.getLogger(__name__)
 

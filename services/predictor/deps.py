@@ -9,13 +9,13 @@ import orjson
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from services.predictor.audit import AuditLog
-from services.predictor.metrics import PredictorMetrics
-from services.predictor.model_health import ModelHealth
-from services.predictor.model_store import ModelStore
-from services.predictor.predictions import PredictionService
-from services.predictor.readiness import Readiness
+from services.predictor.audit.writer import AuditLog
+from services.predictor.health.model_health import ModelHealth
+from services.predictor.health.readiness import Readiness
+from services.predictor.model.store import ModelStore
+from services.predictor.scoring.predictions import PredictionService
 from services.predictor.settings import PredictorSettings
+from services.predictor.telemetry.metrics import PredictorMetrics
 
 
 @dataclass(frozen=True)

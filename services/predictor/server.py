@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from services.predictor.http_protocol import HeadWithBodyProtocol
+from services.predictor.http.protocol import HeadWithBodyProtocol
 from services.predictor.settings import PredictorSettings
 
 APP = "services.predictor.app:app_from_environment"

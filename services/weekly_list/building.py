@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.common.customer import ID_FIELD, CustomerRecord, parse_csv_row
+from services.common.weekly_list_facts import WeeklyListFacts
 
 REASONS = 3
 OUTPUT_COLUMNS = (
@@ -79,14 +80,18 @@ class WeeklyList:
     scored: int
     made_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "model_version": self.version,
-            "made_at": self.made_at.isoformat(timespec="seconds"),
-            "customers_scored": self.scored,
-            "customers_listed": len(self.rows),
-            "rows_rejected": len(self.rejected),
-        }
+    def facts(self, iso_week: str, written: list[Path]) -> WeeklyListFacts:
+        """What the archive keeps beside the list, and the status page shows."""
+        return WeeklyListFacts(
+            model_version=self.version,
+            made_at=self.made_at.replace(microsecond=0),
+            customers_scored=self.scored,
+            customers_listed=len(self.rows),
+            rows_rejected=len(self.rejected),
+            iso_week=iso_week,
+            file=written[0].name,
+            rejected_file=written[1].name if len(written) > 1 else None,
+        )
 
 
 def read_export(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

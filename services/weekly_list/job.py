@@ -8,13 +8,11 @@ the reason. A run that never happens is caught by the push check's deadline. `--
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 from cronsim import CronSim, CronSimError
@@ -68,14 +66,9 @@ def run_once(job: WeeklyListJobSettings, client_settings: WeeklyListSettings) ->
         result = build(job.input, job.top, client.score, client_settings.batch_size)
         stem = job.archive_dir / week_of(result.made_at)
         written = write(result, stem.with_suffix(".csv"))
-        facts: dict[str, Any] = {
-            **result.summary(),
-            "iso_week": week_of(result.made_at),
-            "file": written[0].name,
-            "rejected_file": written[1].name if len(written) > 1 else None,
-        }
+        facts = result.facts(week_of(result.made_at), written)
         partial = stem.with_suffix(".json.partial")
-        partial.write_text(json.dumps(facts, indent=1), encoding="utf-8")
+        partial.write_text(facts.to_json(), encoding="utf-8")
         partial.replace(stem.with_suffix(".json"))
     except (ListError, WeeklyListError, OSError) as error:
         log.error("weekly list failed", extra={"error": str(error)})
@@ -83,8 +76,8 @@ def run_once(job: WeeklyListJobSettings, client_settings: WeeklyListSettings) ->
         _ping(job, ok=False, note=str(error).splitlines()[0][:200])
         return False
     print(
-        f"weekly-list-job: {facts['iso_week']}: {facts['customers_listed']} of {facts['customers_scored']} "
-        f"customers, model version {facts['model_version']} -> {written[0]}"
+        f"weekly-list-job: {facts.iso_week}: {facts.customers_listed} of {facts.customers_scored} "
+        f"customers, model version {facts.model_version} -> {written[0]}"
     )
     _ping(job, ok=True, note="")
     return True

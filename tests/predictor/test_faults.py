@@ -7,14 +7,14 @@ from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
 from services.common.registry_names import APPROVAL_TAG
-from services.predictor.served_model import ServedModel
+from services.predictor.scoring.served_model import ServedModel
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
 from services.tracker.registry import promote
 from services.tracker.settings import TrackerSettings
 from tests.conftest import BASELINE, Tracker
 from tests.predictor.conftest import AppFactory, record
-from tests.predictor.test_metrics import sample
+from tests.predictor.telemetry.test_metrics import sample
 from tests.proxy import TcpProxy
 from tests.support import free_port
 from tests.tracker.test_experiments import _log_altered_model

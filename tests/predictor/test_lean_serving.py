@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.predictor.scorers.linear import SIDECAR_NAME
+from services.predictor.scoring.scorers.linear import SIDECAR_NAME
 from tests.conftest import PredictorProcess
 from tests.predictor.conftest import AppFactory
 from tests.support import valid_customers

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.predictor.audit import AuditUnavailable
-from services.predictor.auth import AdminKeyDep
+from services.predictor.audit.writer import AuditUnavailable
 from services.predictor.deps import ServicesDep, json_response
-from services.predictor.errors import ApiError
+from services.predictor.http.auth import AdminKeyDep
+from services.predictor.http.errors import ApiError
 
 router = APIRouter(tags=["ops"])
 

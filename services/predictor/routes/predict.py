@@ -8,13 +8,13 @@ from typing import TypeVar
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.predictor.auth import authenticate
-from services.predictor.body import read_json_body
 from services.predictor.deps import Services, get_services_now, json_response
-from services.predictor.errors import ApiError, request_id_of
-from services.predictor.openapi import PREDICT_ERRORS, batch_schema, json_body, record_schema
-from services.predictor.reasons import MAX_REASONS
-from services.predictor.validation import failure_fields, parse_batch, parse_record
+from services.predictor.http.auth import authenticate
+from services.predictor.http.body import read_json_body
+from services.predictor.http.errors import ApiError, request_id_of
+from services.predictor.http.openapi import PREDICT_ERRORS, batch_schema, json_body, record_schema
+from services.predictor.http.validation import failure_fields, parse_batch, parse_record
+from services.predictor.scoring.reasons import MAX_REASONS
 
 router = APIRouter(tags=["predictions"])
 T = TypeVar("T")

@@ -18,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from services.predictor.auth import ApiKeyGuard
 from services.predictor.deps import get_services_now
-from services.predictor.errors import ApiError, request_id_of
-from services.predictor.validation import parse_batch
+from services.predictor.http.auth import ApiKeyGuard
+from services.predictor.http.errors import ApiError, request_id_of
+from services.predictor.http.validation import parse_batch
 from services.weekly_list.building import FORMATS, REASONS, ListError, Scored, WeeklyList, build, write
 
 router = APIRouter(tags=["weekly list"])

@@ -1,0 +1,75 @@
+"""Where audit records live: SQLite (the embedded default) or PostgreSQL (shared by replicas), chosen by
+PREDICTOR_AUDIT_URL. Both give the same guarantees; errors of either surface as AuditStoreError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from services.predictor.audit.record import AuditRecord
+
+
+class AuditStoreError(RuntimeError):
+    """The database could not do what was asked (unreachable, read-only, full, corrupt)."""
+
+
+class AuditBackend(Protocol):
+    description: str  # for readiness and logs: the URL without its password
+
+    def prepare(self) -> None:
+        """Create or migrate the schema."""
+
+    def insert(self, records: Sequence[AuditRecord]) -> None:
+        """All of them in one transaction, committed before returning (ids already present are kept)."""
+
+    def check_writable(self) -> None:
+        """A real write, now."""
+
+    def fetch(self, prediction_id: str) -> dict[str, Any] | None: ...
+
+    def recent(self, model_version: str, limit: int) -> list[tuple[str, float]]:
+        """(input JSON, probability) of the version's latest `limit` records with their input, newest first."""
+
+    def known(self, prediction_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are in the log."""
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, bool, bool | None, str]]) -> None:
+        """(prediction id, churned, contacted, recorded at): a later outcome for an id replaces the earlier."""
+
+    def outcomes(self) -> list[tuple[str, float, float, bool, bool | None]]:
+        """(model version, probability, threshold, churned, contacted) of every prediction with an outcome."""
+
+    def purge(self, before: str, limit: int) -> int:
+        """Delete up to `limit` records created before `before` (ISO time); the number deleted."""
+
+    def size_bytes(self) -> int | None: ...
+
+    def disk_usage(self) -> tuple[int, int] | None:
+        """(free, total) bytes where the log lives, when it is on this machine."""
+
+    def close(self) -> None: ...
+
+
+def open_backend(url: str, durable: bool) -> AuditBackend:
+    """`sqlite:///relative/path`, `sqlite:////absolute/path` (SQLAlchemy's convention) or `postgresql://...`."""
+    if url.startswith("sqlite:///"):
+        from services.predictor.audit.sqlite import SqliteBackend
+
+        return SqliteBackend(Path(url.removeprefix("sqlite:///")), durable)
+    if url.startswith(("postgresql://", "postgres://")):
+        from services.predictor.audit.postgres import PostgresBackend
+
+        return PostgresBackend(url)
+    raise ValueError(f"PREDICTOR_AUDIT_URL {redact(url)!r}: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced: fit for logs, readiness and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

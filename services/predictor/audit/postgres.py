@@ -1,0 +1,193 @@
+"""The PostgreSQL audit log (psycopg 3), shared by every replica: one writer connection, kept open and
+renewed after an error; lookups on a connection per thread. Errors surface as AuditStoreError."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from services.predictor.audit.backend import AuditStoreError, redact
+from services.predictor.audit.record import ADDED_COLUMNS, COLUMNS, AuditRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS predictions (
+    prediction_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    churn_probability DOUBLE PRECISION NOT NULL,
+    churn BOOLEAN NOT NULL,
+    api_key_id TEXT,
+    threshold DOUBLE PRECISION,
+    warnings TEXT,
+    request_id TEXT,
+    input_json TEXT
+);
+CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at);
+CREATE TABLE IF NOT EXISTS outcomes (
+    prediction_id TEXT PRIMARY KEY,
+    churned BOOLEAN NOT NULL,
+    contacted BOOLEAN,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at DOUBLE PRECISION);
+"""
+PG_TYPES = {"REAL": "DOUBLE PRECISION", "TEXT": "TEXT"}
+# COPY into a per-connection staging table, then one INSERT ... SELECT: far less work for the server
+# than a row-by-row INSERT, and ids already present (a retried commit) are still kept once.
+STAGING = "CREATE TEMP TABLE IF NOT EXISTS audit_staging (LIKE predictions) ON COMMIT DELETE ROWS"
+COPY = f"COPY audit_staging ({COLUMNS}) FROM STDIN"
+MERGE = (
+    f"INSERT INTO predictions ({COLUMNS}) SELECT {COLUMNS} FROM audit_staging ON CONFLICT (prediction_id) DO NOTHING"
+)
+CONNECT_TIMEOUT = 5
+
+
+class PostgresBackend:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.description = redact(url)
+        self._writer: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._readers = threading.local()
+
+    def prepare(self) -> None:
+        with self._errors("audit log cannot be opened"), self._connect() as connection, connection.transaction():
+            # Replicas start together: one at a time creates or migrates the schema.
+            connection.execute("SELECT pg_advisory_xact_lock(7710101)")
+            connection.execute(SCHEMA)
+            for name, kind in ADDED_COLUMNS.items():
+                connection.execute(f"ALTER TABLE predictions ADD COLUMN IF NOT EXISTS {name} {PG_TYPES[kind]}")
+
+    def insert(self, records: Sequence[AuditRecord]) -> None:
+        with self._lock, self._errors("audit write failed"):
+            if self._writer is None or self._writer.closed:
+                self._writer = self._connect()
+                self._writer.execute(STAGING)
+            try:
+                with self._writer.transaction(), self._writer.cursor() as cursor:
+                    with cursor.copy(COPY) as copy:
+                        for record in records:
+                            copy.write_row(record)
+                    cursor.execute(MERGE)
+            except psycopg.Error:
+                self._writer.close()  # a fresh connection next time
+                self._writer = None
+                raise
+
+    def check_writable(self) -> None:
+        with self._errors("audit log not writable"), self._connect() as connection:
+            connection.execute(
+                "INSERT INTO writability_probe (id, checked_at) VALUES (1, %s) "
+                "ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
+                (time.time(),),
+            )
+
+    def fetch(self, prediction_id: str) -> dict[str, Any] | None:
+        with self._errors("audit log unreadable"):
+            reader = self._reader()
+            try:
+                row = reader.execute(
+                    f"SELECT {COLUMNS} FROM predictions WHERE prediction_id = %s", (prediction_id,)
+                ).fetchone()
+            except psycopg.Error:
+                reader.close()
+                raise
+            return None if row is None else dict(row)
+
+    def recent(self, model_version: str, limit: int) -> list[tuple[str, float]]:
+        with self._errors("audit log unreadable"):
+            reader = self._reader()
+            try:
+                rows = reader.execute(
+                    "SELECT input_json, churn_probability FROM predictions WHERE model_version = %s "
+                    "AND input_json IS NOT NULL ORDER BY created_at DESC LIMIT %s",
+                    (model_version, limit),
+                ).fetchall()
+            except psycopg.Error:
+                reader.close()
+                raise
+            return [(str(row["input_json"]), float(row["churn_probability"])) for row in rows]
+
+    def known(self, prediction_ids: Sequence[str]) -> set[str]:
+        with self._errors("audit log unreadable"), self._connect() as connection:
+            rows = connection.execute(
+                "SELECT prediction_id FROM predictions WHERE prediction_id = ANY(%s)", (list(prediction_ids),)
+            )
+            return {row["prediction_id"] for row in rows}
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, bool, bool | None, str]]) -> None:
+        with self._errors("outcomes not recorded"), self._connect() as connection, connection.transaction():
+            connection.cursor().executemany(
+                "INSERT INTO outcomes VALUES (%s, %s, %s, %s) ON CONFLICT (prediction_id) DO UPDATE SET "
+                "churned = EXCLUDED.churned, contacted = EXCLUDED.contacted, recorded_at = EXCLUDED.recorded_at",
+                outcomes,
+            )
+
+    def outcomes(self) -> list[tuple[str, float, float, bool, bool | None]]:
+        with self._errors("audit log unreadable"), self._connect() as connection:
+            rows = connection.execute(
+                "SELECT p.model_version, p.churn_probability, p.threshold, o.churned, o.contacted "
+                "FROM outcomes o JOIN predictions p ON p.prediction_id = o.prediction_id"
+            )
+            return [
+                (
+                    str(r["model_version"]),
+                    float(r["churn_probability"]),
+                    float("nan") if r["threshold"] is None else float(r["threshold"]),
+                    bool(r["churned"]),
+                    r["contacted"],
+                )
+                for r in rows
+            ]
+
+    def purge(self, before: str, limit: int) -> int:
+        with self._errors("audit retention failed"), self._connect() as connection:
+            cursor = connection.execute(
+                "DELETE FROM predictions WHERE ctid IN "
+                "(SELECT ctid FROM predictions WHERE created_at < %s ORDER BY created_at LIMIT %s)",
+                (before, limit),
+            )
+            return cursor.rowcount
+
+    def size_bytes(self) -> int | None:
+        try:
+            reader = self._reader()
+            row = reader.execute("SELECT pg_total_relation_size('predictions') AS size").fetchone()
+        except psycopg.Error:
+            return None
+        return None if row is None else int(row["size"])
+
+    def disk_usage(self) -> tuple[int, int] | None:
+        return None  # the database's disk is not on this machine: watch it where PostgreSQL runs
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, row_factory=dict_row)
+
+    def _reader(self) -> psycopg.Connection[Any]:
+        reader: psycopg.Connection[Any] | None = getattr(self._readers, "connection", None)
+        if reader is None or reader.closed:
+            reader = self._readers.connection = self._connect()
+        return reader
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, psycopg.Error) as error:
+            raise AuditStoreError(f"{what}: {str(error).strip() or type(error).__name__}") from error

@@ -1,0 +1,207 @@
+"""The audit log itself, on real SQLite and real PostgreSQL: full records, pending look-ups, the bound,
+group commit futures, retention, migration of a log made before inputs were kept."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from services.predictor.audit.backend import open_backend, redact
+from services.predictor.audit.record import NOT_REPLAYABLE, AuditRecord
+from services.predictor.audit.writer import AuditBacklog, AuditBatch, AuditLog, AuditUnavailable, utc_text
+from services.predictor.http.validation import parse_record
+from tests.predictor.conftest import record
+
+
+def batch(ids: list[str], at: float | None = None, committed: Future[None] | None = None) -> AuditBatch:
+    sent = [record(customerID=f"C-{i}") for i in ids]
+    rows = [parse_record(orjson.dumps(body)) for body in sent]
+    probabilities = [0.2 + 0.3 * n for n in range(len(ids))]
+    return AuditBatch(
+        at or time.time(),
+        "churn-model",
+        "7",
+        "run-1",
+        "key-1",
+        0.5,
+        ids,
+        probabilities,
+        rows,
+        {1: ["tenure"]} if len(ids) > 1 else {},
+        "req-1",
+        committed,
+    )
+
+
+def audit_log(url: str, **overrides: object) -> AuditLog:
+    options: dict[str, object] = {"flush_seconds": 60, "durable": False, "max_pending": 1000, "retention_days": 400}
+    options.update(overrides)
+    log = AuditLog(open_backend(url, durable=bool(options["durable"])), **options)  # type: ignore[arg-type]
+    log.backend.prepare()  # no writer thread: flushes happen when the test says
+    return log
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_a_record_keeps_the_validated_input_and_is_found_before_and_after_its_commit(url: str) -> None:
+    log = audit_log(url)
+    log.submit(batch(["a", "b", "c"]))
+    pending = log.get("b")  # on the replica that made it, before any commit
+    log.flush()
+    assert log.pending == 0
+    committed = log.get("b")
+    assert pending == committed
+    assert committed is not None
+    expected_input = orjson.loads(orjson.dumps(record(customerID="C-b")))
+    assert committed["input"] == expected_input and committed["replayable"] is True
+    canonical = orjson.dumps(expected_input, option=orjson.OPT_SORT_KEYS)
+    assert committed["input_sha256"] == hashlib.sha256(canonical).hexdigest()
+    assert committed["model"] == {"name": "churn-model", "version": "7", "run_id": "run-1"}
+    assert (committed["churn_probability"], committed["threshold"], committed["churn"]) == (0.5, 0.5, True)
+    assert committed["warnings"] == ["tenure"] and committed["request_id"] == "req-1"
+    assert log.get("a")["warnings"] == []  # type: ignore[index]
+    assert log.get("nope") is None
+
+
+def test_a_record_being_committed_is_found_meanwhile(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between leaving the queue and its commit a record is in flight: a lookup then must not say 404."""
+    log = audit_log(url)
+    inserting, release = threading.Event(), threading.Event()
+    insert = log.backend.insert
+
+    def slow_insert(records: Sequence[AuditRecord]) -> None:
+        inserting.set()
+        release.wait(10)
+        insert(records)
+
+    monkeypatch.setattr(log.backend, "insert", slow_insert)
+    log.submit(batch(["in-flight"]))
+    flusher = threading.Thread(target=log.flush)
+    flusher.start()
+    try:
+        assert inserting.wait(10)
+        assert log.get("in-flight") is not None
+    finally:
+        release.set()
+        flusher.join(10)
+    assert log.pending == 0 and log.get("in-flight") is not None
+
+
+def test_past_the_bound_a_batch_is_refused_and_nothing_of_it_queued(url: str) -> None:
+    log = audit_log(url, max_pending=4)
+    log.submit(batch(["a", "b", "c"]))
+    with pytest.raises(AuditBacklog, match="the bound is 4"):
+        log.submit(batch(["d", "e"]))
+    assert log.pending == 3 and log.get("d") is None
+    log.flush()
+    log.submit(batch(["d", "e"]))
+    assert log.pending == 2
+
+
+def test_group_commit_resolves_each_waiting_request_once_committed(url: str) -> None:
+    log = audit_log(url, durable=True)
+    waiting: list[Future[None]] = [Future(), Future()]
+    log.submit(batch(["a"], committed=waiting[0]))
+    log.submit(batch(["b"], committed=waiting[1]))
+    assert not any(f.done() for f in waiting)
+    log.flush()  # one transaction for both
+    assert all(f.done() for f in waiting)
+
+
+def test_retention_removes_only_records_older_than_the_period(url: str) -> None:
+    log = audit_log(url, retention_days=30)
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    log.submit(batch(["old-1", "old-2"], at=(now - timedelta(days=31)).timestamp()))
+    log.submit(batch(["recent"], at=(now - timedelta(days=29)).timestamp()))
+    log.flush()
+    assert log.purge_expired(now) == 2
+    assert log.get("old-1") is None and log.get("recent") is not None
+    assert log.purge_expired(now) == 0
+
+
+def test_a_lookup_the_database_cannot_answer_is_unavailable_not_unknown(tmp_path: Path) -> None:
+    log = AuditLog(open_backend("postgresql://nobody:x@127.0.0.1:9/none", durable=True), 60, True, 10, 400)
+    with pytest.raises(AuditUnavailable, match="audit log unreadable"):
+        log.get("some-id")
+    assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+
+
+def test_a_batch_waits_while_the_file_is_unusable_is_found_meanwhile_and_written_after(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    path.mkdir()  # not openable as a database
+    log = AuditLog(open_backend(f"sqlite:///{path}", durable=False), 60, False, 1000, 400)
+    log.submit(batch(["a", "b", "c"]))
+    log.flush()
+    assert not log.healthy and log.pending == 3
+    found = log.get("b")
+    assert found is not None and (found["customer_id"], found["model_version"]) == ("C-b", "7")
+    path.rmdir()
+    log.flush()
+    assert log.healthy and log.pending == 0
+    with sqlite3.connect(path) as connection:
+        stored = connection.execute("SELECT prediction_id, customer_id, churn FROM predictions ORDER BY 1").fetchall()
+    assert stored == [("a", "C-a", 0), ("b", "C-b", 1), ("c", "C-c", 1)]
+
+
+def test_sqlite_writes_many_records_a_statement_within_the_librarys_bound_and_once_each(tmp_path: Path) -> None:
+    log = audit_log(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    writer = log.backend._current_writer()  # type: ignore[attr-defined]
+    writer.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * len(AuditRecord._fields))  # an old SQLite: 3 rows
+    ids = [f"id-{n:02d}" for n in range(10)]
+    log.submit(batch(ids[:4]))
+    assert log.flush(), log.last_error
+    log.submit(batch(ids))  # a retried flush resends committed records: each is still stored once
+    assert log.flush(), log.last_error
+    with sqlite3.connect(tmp_path / "audit.sqlite3") as connection:
+        stored = [row[0] for row in connection.execute("SELECT prediction_id FROM predictions ORDER BY 1")]
+    assert stored == ids
+
+
+FIRST_RELEASE_SCHEMA = """
+CREATE TABLE predictions (
+    prediction_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, customer_id TEXT NOT NULL,
+    model_name TEXT NOT NULL, model_version TEXT NOT NULL, run_id TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL, churn_probability REAL NOT NULL, churn INTEGER NOT NULL, api_key_id TEXT
+);
+INSERT INTO predictions VALUES ('old', '2026-11-01T00:00:00.000000+00:00', 'C-old', 'churn-model', '3', 'run-0',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 0.7, 1, NULL);
+"""
+
+
+def test_a_log_from_before_inputs_were_kept_is_migrated_and_says_it_cannot_replay(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(FIRST_RELEASE_SCHEMA)
+    log = audit_log(f"sqlite:///{path}")
+    old = log.get("old")
+    assert old is not None and old["replayable"] is False and old["replay_note"] == NOT_REPLAYABLE
+    assert old["input"] is None and old["model"]["version"] == "3" and old["churn"] is True
+    log.submit(batch(["new"]))
+    log.flush()
+    assert log.get("new")["replayable"] is True  # type: ignore[index]
+
+
+def test_record_times_read_as_datetime_writes_them() -> None:
+    """Audit times are formatted once a second and completed by hand: the text must be exactly what
+    `datetime.isoformat` gives (retention compares it as text), rounding included."""
+    generator = random.Random(15)
+    stamps = [0.0, 0.9999995, 1.0000005, 1_795_927_166.9999996, 1e9 + 0.5e-6, time.time()]
+    stamps += [generator.uniform(0, 4e9) for _ in range(20_000)]
+    stamps += [time.time() + generator.random() for _ in range(20_000)]
+    for stamp in stamps:
+        assert utc_text(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat(timespec="microseconds"), stamp
