@@ -48,11 +48,11 @@ def _utc_second_text(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-class AuditUnavailable(RuntimeError):
+class AuditUnavailable(AuditStoreError):
     """The log cannot answer now (database down): a lookup gets 503, never a 404."""
 
 
-class AuditBacklog(RuntimeError):
+class AuditBacklog(AuditStoreError):
     """Too many records wait for the database: predictions are refused rather than answered unrecorded."""
 
 

@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from services.predictor.audit.backend import AuditStoreError
+
 log = logging.getLogger(__name__)
 
 
@@ -59,12 +61,21 @@ def unexpected_error_response(request: Request) -> Response:
     return error_response(request, 500, "internal_error", "unexpected error; see the server log for this request id")
 
 
+def audit_unavailable(error: AuditStoreError) -> ApiError:
+    """The one answer to an audit log that cannot do what a request needs now (down, full, backlogged)."""
+    return ApiError(503, "audit_unavailable", f"the audit log cannot answer now: {error}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every exception to one JSON shape, once, here."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> Response:
         return api_error_response(request, error)
+
+    @app.exception_handler(AuditStoreError)
+    async def _audit_error(request: Request, error: AuditStoreError) -> Response:
+        return api_error_response(request, audit_unavailable(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> Response:

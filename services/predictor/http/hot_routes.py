@@ -13,7 +13,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.predictor.http.errors import ApiError, api_error_response, unexpected_error_response
+from services.predictor.audit.backend import AuditStoreError
+from services.predictor.http.errors import ApiError, api_error_response, audit_unavailable, unexpected_error_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -43,6 +44,8 @@ class HotRoutes:
             response = await endpoint(request)
         except ApiError as error:
             response = api_error_response(request, error)
+        except AuditStoreError as error:
+            response = api_error_response(request, audit_unavailable(error))
         except ClientDisconnect:
             return  # gone, or its body passed the limit: the request context answers that
         except Exception:  # noqa: BLE001 - these routes sit outside FastAPI's error layer: answer as it would

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.predictor.audit.backend import AuditStoreError
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.http.auth import ApiKeyDep
 from services.predictor.http.errors import ApiError
@@ -54,10 +53,7 @@ async def model_card(services: ServicesDep, _: ApiKeyDep) -> Response:
 async def model_drift(services: ServicesDep, _: ApiKeyDep) -> Response:
     """PSI of the last PREDICTOR_DRIFT_WINDOW scored records of the served version, per feature and for the
     score, against its training profile; null below PREDICTOR_DRIFT_MIN_RECORDS."""
-    try:
-        report = await run_in_threadpool(services.health.drift)
-    except AuditStoreError as error:
-        raise ApiError(503, "audit_unavailable", f"the audit log cannot be read now: {error}") from error
+    report = await run_in_threadpool(services.health.drift)
     if report is None:
         raise ApiError(503, "no_model", f"no model loaded yet: {services.store.last_error or 'loading'}")
     return json_response(report)

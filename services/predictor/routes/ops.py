@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.predictor.audit.writer import AuditUnavailable
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.http.auth import AdminKeyDep
 from services.predictor.http.errors import ApiError
@@ -25,10 +24,7 @@ router = APIRouter(tags=["ops"])
 )
 async def prediction_record(prediction_id: str, services: ServicesDep, _: AdminKeyDep) -> Response:
     """The audit record of one prediction: the validated input, the model version, the answer."""
-    try:
-        record = await run_in_threadpool(services.audit.get, prediction_id)
-    except AuditUnavailable as error:
-        raise ApiError(503, "audit_unavailable", f"the audit log cannot be read now: {error}") from error
+    record = await run_in_threadpool(services.audit.get, prediction_id)
     if record is None:
         raise ApiError(404, "not_found", f"no prediction {prediction_id!r} in the audit log")
     return json_response(record)

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.predictor.audit.backend import AuditStoreError
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.http.auth import AdminKeyDep, ApiKeyDep
 from services.predictor.http.errors import ApiError
@@ -45,29 +44,27 @@ class OutcomesIn(BaseModel):
 async def record_outcomes(body: OutcomesIn, services: ServicesDep, _: AdminKeyDep) -> Response:
     """Record what happened to 1..10,000 scored customers; all or nothing."""
     ids = [outcome.prediction_id for outcome in body.outcomes]
-    try:
-        await run_in_threadpool(services.audit.flush)  # predictions answered a moment ago are known too
-        known = await run_in_threadpool(services.audit.backend.known, ids)
-        unknown = [(index, pid) for index, pid in enumerate(ids) if pid not in known]
-        if unknown:
-            detail = [
-                {
-                    "loc": ["body", "outcomes", index, "prediction_id"],
-                    "field": "prediction_id",
-                    "index": index,
-                    "rule": "unknown_prediction",
-                    "msg": "no such prediction in the audit log",
-                    "input": pid,
-                }
-                for index, pid in unknown[:SHOWN_UNKNOWN]
-            ]
-            names = ", ".join(pid for _, pid in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            raise ApiError(422, "validation_error", f"{len(unknown)} unknown prediction ids: {names}", detail)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [(o.prediction_id, o.churned, o.contacted, now) for o in body.outcomes]
-        await run_in_threadpool(services.audit.backend.record_outcomes, rows)
-    except AuditStoreError as error:
-        raise ApiError(503, "audit_unavailable", f"the audit log cannot record outcomes now: {error}") from error
+    # AuditStoreError: the one 503 of http/errors.py
+    await run_in_threadpool(services.audit.flush)  # predictions answered a moment ago are known too
+    known = await run_in_threadpool(services.audit.backend.known, ids)
+    unknown = [(index, pid) for index, pid in enumerate(ids) if pid not in known]
+    if unknown:
+        detail = [
+            {
+                "loc": ["body", "outcomes", index, "prediction_id"],
+                "field": "prediction_id",
+                "index": index,
+                "rule": "unknown_prediction",
+                "msg": "no such prediction in the audit log",
+                "input": pid,
+            }
+            for index, pid in unknown[:SHOWN_UNKNOWN]
+        ]
+        names = ", ".join(pid for _, pid in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise ApiError(422, "validation_error", f"{len(unknown)} unknown prediction ids: {names}", detail)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = [(o.prediction_id, o.churned, o.contacted, now) for o in body.outcomes]
+    await run_in_threadpool(services.audit.backend.record_outcomes, rows)
     services.health.forget("performance")
     return json_response({"recorded": len(rows)})
 
@@ -79,10 +76,7 @@ async def record_outcomes(body: OutcomesIn, services: ServicesDep, _: AdminKeyDe
 async def model_performance(services: ServicesDep, _: ApiKeyDep) -> Response:
     """Per model version: outcomes counted and realized figures, for all and for the uncontacted, beside the
     serving version's training test figures; `below_training` names any that fell past the margin."""
-    try:
-        report = await run_in_threadpool(services.health.performance)
-    except AuditStoreError as error:
-        raise ApiError(503, "audit_unavailable", f"the audit log cannot be read now: {error}") from error
+    report = await run_in_threadpool(services.health.performance)
     if report is None:
         raise ApiError(503, "no_model", f"no model loaded yet: {services.store.last_error or 'loading'}")
     return json_response(report)
