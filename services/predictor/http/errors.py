@@ -61,6 +61,12 @@ def unexpected_error_response(request: Request) -> Response:
     return error_response(request, 500, "internal_error", "unexpected error; see the server log for this request id")
 
 
+def invalid_input(message: str, detail: list[dict[str, Any]]) -> ApiError:
+    """The one 422: what is wrong in words, and each offending field with the rule it broke (`loc`, `field`,
+    `rule`, `msg`, and `index`/`input` where known)."""
+    return ApiError(422, "validation_error", message, detail)
+
+
 def audit_unavailable(error: AuditStoreError) -> ApiError:
     """The one answer to an audit log that cannot do what a request needs now (down, full, backlogged)."""
     return ApiError(503, "audit_unavailable", f"the audit log cannot answer now: {error}")
@@ -93,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for e in error.errors()
         ]
-        return error_response(request, 422, "validation_error", "the request is invalid", detail)
+        return api_error_response(request, invalid_input("the request is invalid", detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.customer import CustomerRecord
 from services.predictor.http.derived_decoder import DerivedDecoder
-from services.predictor.http.errors import ApiError
+from services.predictor.http.errors import ApiError, invalid_input
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -78,7 +78,7 @@ def invalid(error: ValidationError) -> ApiError:
     """422 naming every offending field (and record index in a batch) and the rule it broke."""
     detail = [_describe(e) for e in error.errors(include_url=False)]
     fields = sorted({d["field"] for d in detail})
-    return ApiError(422, "validation_error", f"invalid input: {', '.join(fields)}", detail)
+    return invalid_input(f"invalid input: {', '.join(fields)}", detail)
 
 
 def _describe(error: Any) -> dict[str, Any]:

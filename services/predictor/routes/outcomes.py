@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.http.auth import AdminKeyDep, ApiKeyDep
-from services.predictor.http.errors import ApiError
+from services.predictor.http.errors import ApiError, invalid_input
 
 router = APIRouter(tags=["model health"])
 SHOWN_UNKNOWN = 100
@@ -61,7 +61,7 @@ async def record_outcomes(body: OutcomesIn, services: ServicesDep, _: AdminKeyDe
             for index, pid in unknown[:SHOWN_UNKNOWN]
         ]
         names = ", ".join(pid for _, pid in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise ApiError(422, "validation_error", f"{len(unknown)} unknown prediction ids: {names}", detail)
+        raise invalid_input(f"{len(unknown)} unknown prediction ids: {names}", detail)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     rows = [(o.prediction_id, o.churned, o.contacted, now) for o in body.outcomes]
     await run_in_threadpool(services.audit.backend.record_outcomes, rows)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.predictor.deps import Services, get_services_now, json_response
 from services.predictor.http.auth import authenticate
 from services.predictor.http.body import read_json_body
-from services.predictor.http.errors import ApiError, request_id_of
+from services.predictor.http.errors import ApiError, invalid_input, request_id_of
 from services.predictor.http.openapi import PREDICT_ERRORS, batch_schema, json_body, record_schema
 from services.predictor.http.validation import failure_fields, parse_batch, parse_record
 from services.predictor.scoring.reasons import MAX_REASONS
@@ -42,7 +42,7 @@ def reasons_wanted(request: Request) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_REASONS:  # '²'.isdigit() is true
         rule = {"loc": ["query", "reasons"], "field": "reasons", "rule": "range", "input": raw}
         message = f"reasons must be a whole number from 0 to {MAX_REASONS}"
-        raise ApiError(422, "validation_error", f"invalid input: {message}", [{**rule, "msg": message}])
+        raise invalid_input(f"invalid input: {message}", [{**rule, "msg": message}])
     return int(raw)
 
 
