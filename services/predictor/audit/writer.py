@@ -157,6 +157,15 @@ class AuditLog:
         """Predictions not yet committed."""
         return self._pending_count
 
+    def oldest_pending_seconds(self, now: float | None = None) -> float:
+        """How long the oldest answered record not yet in the database has waited; 0 when none. A steady
+        trickle of records in flight stays near 0; an outage makes it grow (what AuditBacklog should read)."""
+        with self._lock:
+            batches = [*self._in_flight[:1], *self._pending[:1]]  # each list is in submission order
+        if not batches:
+            return 0.0
+        return max(0.0, (time.time() if now is None else now) - min(batch.created_at for batch in batches))
+
     def submit(self, batch: AuditBatch) -> None:
         """Queue a request's records; AuditBacklog when the bound would be passed (nothing is queued then)."""
         with self._lock:

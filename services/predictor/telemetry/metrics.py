@@ -101,6 +101,12 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="liveall",
         )
+        self.audit_oldest_pending = Gauge(
+            "churnguard_audit_oldest_pending_seconds",
+            "How long the oldest answered record not yet in the audit database has waited (0 when none).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         # Every worker sees the same log and disk: one series, the live workers' max.
         self.audit_bytes = Gauge(
             "churnguard_audit_log_bytes",
@@ -181,6 +187,7 @@ class PredictorMetrics:
     def show_audit(self, audit: AuditLog) -> None:
         """Read at scrape time: cheap (a stat and a statvfs, or one size query)."""
         self.audit_pending.set(audit.pending)
+        self.audit_oldest_pending.set(audit.oldest_pending_seconds())
         size = audit.backend.size_bytes()
         if size is not None:
             self.audit_bytes.set(size)

@@ -145,17 +145,20 @@ def test_a_batch_waits_while_the_file_is_unusable_is_found_meanwhile_and_written
     path = tmp_path / "audit.sqlite3"
     path.mkdir()  # not openable as a database
     log = AuditLog(open_backend(f"sqlite:///{path}", durable=False), 60, False, 1000, 400)
-    log.submit(batch(["a", "b", "c"]))
+    assert log.oldest_pending_seconds() == 0.0
+    log.submit(batch(["a", "b", "c"], at=time.time() - 30))
+    log.submit(batch(["d"]))
     log.flush()
-    assert not log.healthy and log.pending == 3
+    assert not log.healthy and log.pending == 4
+    assert 30 <= log.oldest_pending_seconds() < 40  # the oldest waiting record, not the newest
     found = log.get("b")
     assert found is not None and (found["customer_id"], found["model_version"]) == ("C-b", "7")
     path.rmdir()
     log.flush()
-    assert log.healthy and log.pending == 0
+    assert log.healthy and log.pending == 0 and log.oldest_pending_seconds() == 0.0
     with sqlite3.connect(path) as connection:
         stored = connection.execute("SELECT prediction_id, customer_id, churn FROM predictions ORDER BY 1").fetchall()
-    assert stored == [("a", "C-a", 0), ("b", "C-b", 1), ("c", "C-c", 1)]
+    assert stored == [("a", "C-a", 0), ("b", "C-b", 1), ("c", "C-c", 1), ("d", "C-d", 0)]
 
 
 def test_sqlite_writes_many_records_a_statement_within_the_librarys_bound_and_once_each(tmp_path: Path) -> None:

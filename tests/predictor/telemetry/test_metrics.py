@@ -59,6 +59,8 @@ def test_metrics_move_with_predictions_failures_and_warnings(start_app: AppFacto
     assert sample(after, "churnguard_model_info", version=version) == 1
     assert sample(after, "churnguard_readiness_check", check="canary") == 1
     assert sample(after, "churnguard_model_load_seconds") > 0
+    assert sample(after, "churnguard_audit_pending_records") >= 0
+    assert 0 <= sample(after, "churnguard_audit_oldest_pending_seconds") < 5  # records flow: nothing waits long
 
 
 def test_unknown_paths_share_one_label(start_app: AppFactory) -> None:
