@@ -16,8 +16,8 @@ import json
 import logging
 import threading
 import time
+from asyncio import AbstractEventLoop, Future
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from hashlib import sha256
@@ -71,7 +71,7 @@ class AuditBatch(NamedTuple):
     inputs: Sequence[Struct]  # the validated records
     warnings: Mapping[int, list[str]]  # index -> out-of-profile fields (most records have none)
     request_id: str | None
-    committed: Future[None] | None = None  # durable mode: resolved once the batch is committed
+    committed: Future[None] | None = None  # durable mode: the request's future, resolved once committed
 
     @property
     def size(self) -> int:
@@ -106,6 +106,25 @@ class AuditBatch(NamedTuple):
             if record.prediction_id == prediction_id:
                 return record
         return None
+
+
+def _resolve(waiting: list[Future[None]]) -> None:
+    """Wake the requests waiting for this commit: one hand-over per event loop, not one per request (each
+    call_soon_threadsafe writes to the loop's wake-up pipe)."""
+    by_loop: dict[AbstractEventLoop, list[Future[None]]] = {}
+    for future in waiting:
+        by_loop.setdefault(future.get_loop(), []).append(future)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_set_done, futures)
+        except RuntimeError:  # the loop has closed (shutdown): nobody waits any more
+            continue
+
+
+def _set_done(futures: list[Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a waiter that gave up (503) cancelled its future
+            future.set_result(None)
 
 
 class AuditLog:
@@ -203,9 +222,7 @@ class AuditLog:
             self._forget_in_flight(batches)
             self._pending_count -= sum(batch.size for batch in batches)
         self.last_error = None
-        for batch in batches:
-            if batch.committed is not None and batch.committed.set_running_or_notify_cancel():
-                batch.committed.set_result(None)  # a waiter that gave up (503) cancelled its future
+        _resolve([batch.committed for batch in batches if batch.committed is not None])
         return True
 
     def _forget_in_flight(self, batches: list[AuditBatch]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from asyncio import Future
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any
 
 from msgspec.structs import astuple
@@ -62,7 +62,7 @@ class PredictionService:
             probabilities = model.probabilities(columns)
         else:
             probabilities = await run_in_threadpool(model.probabilities, columns)
-        committed: Future[None] | None = Future() if self.audit.durable else None
+        committed = asyncio.get_running_loop().create_future() if self.audit.durable else None
         answers = self._answers(model, rows, columns, probabilities, api_key_id, request_id, committed)
         if reasons:
             if model.scorer.inline:
@@ -73,7 +73,8 @@ class PredictionService:
                 item["reasons"] = why
         if committed is not None:
             try:
-                await asyncio.wait_for(asyncio.wrap_future(committed), self.commit_timeout)
+                async with asyncio.timeout(self.commit_timeout):  # cheaper than wait_for: no extra future
+                    await committed
             except TimeoutError as error:
                 raise ApiError(
                     503,

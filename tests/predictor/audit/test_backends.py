@@ -3,13 +3,13 @@ group commit futures, retention, migration of a log made before inputs were kept
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from services.predictor.http.validation import parse_record
 from tests.predictor.conftest import record
 
 
-def batch(ids: list[str], at: float | None = None, committed: Future[None] | None = None) -> AuditBatch:
+def batch(ids: list[str], at: float | None = None, committed: asyncio.Future[None] | None = None) -> AuditBatch:
     sent = [record(customerID=f"C-{i}") for i in ids]
     rows = [parse_record(orjson.dumps(body)) for body in sent]
     probabilities = [0.2 + 0.3 * n for n in range(len(ids))]
@@ -115,12 +115,18 @@ def test_past_the_bound_a_batch_is_refused_and_nothing_of_it_queued(url: str) ->
 
 def test_group_commit_resolves_each_waiting_request_once_committed(url: str) -> None:
     log = audit_log(url, durable=True)
-    waiting: list[Future[None]] = [Future(), Future()]
-    log.submit(batch(["a"], committed=waiting[0]))
-    log.submit(batch(["b"], committed=waiting[1]))
-    assert not any(f.done() for f in waiting)
-    log.flush()  # one transaction for both
-    assert all(f.done() for f in waiting)
+
+    async def two_requests() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        waiting: list[asyncio.Future[None]] = [loop.create_future(), loop.create_future()]
+        log.submit(batch(["a"], committed=waiting[0]))
+        log.submit(batch(["b"], committed=waiting[1]))
+        assert not any(f.done() for f in waiting)
+        await asyncio.to_thread(log.flush)  # the writer thread: one transaction for both
+        await asyncio.wait_for(asyncio.gather(*waiting), 5)
+        return [f.done() for f in waiting]
+
+    assert asyncio.run(two_requests()) == [True, True]
 
 
 def test_retention_removes_only_records_older_than_the_period(url: str) -> None:
