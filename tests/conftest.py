@@ -149,6 +149,7 @@ def new_predictor_process(tracker_url: str, directory: Path) -> PredictorProcess
         "PREDICTOR_PORT": str(port),
         "PREDICTOR_CACHE_DIR": str(directory / "cache"),
         "PREDICTOR_AUDIT_URL": f"sqlite:///{directory / 'audit.sqlite3'}",
+        "PREDICTOR_AUDIT_SPILL_DIR": str(directory / "audit-spill"),  # never the repository's var/
         "PREDICTOR_READY_CACHE_SECONDS": "0",
         "PREDICTOR_RETRY_SECONDS": "0.5",
     }

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
 from services.predictor.audit.backend import open_backend
+from services.predictor.audit.spill import Spill
 from services.predictor.audit.writer import AuditLog
 from services.predictor.deps import Services
 from services.predictor.health.model_health import ModelHealth
@@ -55,11 +56,12 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
     if settings.audit_db is not None and not settings.audit_url:
         log.warning("PREDICTOR_AUDIT_DB is deprecated: set PREDICTOR_AUDIT_URL=sqlite:///%s instead", settings.audit_db)
     audit = AuditLog(
-        open_backend(settings.audit_location, settings.audit_durable),
+        open_backend(settings.audit_location, settings.audit_power_safe),
         flush_seconds=settings.audit_flush_seconds,
         durable=settings.audit_durable,
         max_pending=settings.audit_max_pending,
         retention_days=settings.audit_retention_days,
+        spill=Spill(settings.audit_spill_location, settings.audit_spill_max_bytes, settings.audit_power_safe),
     )
     services = Services(
         settings=settings,

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.paths import VAR_DIR
+from services.predictor.audit.backend import default_spill_dir
 
 
 class PredictorSettings(BaseSettings):
@@ -32,8 +33,22 @@ class PredictorSettings(BaseSettings):
     )
     audit_db: Path | None = Field(None, description="deprecated: PREDICTOR_AUDIT_URL=sqlite:///PATH replaces it")
     audit_durable: bool = Field(
+        True,
+        description="answer only after the audit record is committed (group commit); false: committed every "
+        "PREDICTOR_AUDIT_FLUSH_SECONDS, and a SIGKILL may lose the answers of the last fraction of a second",
+    )
+    audit_power_safe: bool = Field(
         False,
-        description="answer only after the audit record is committed (group commit); costs ~40-60% req/s at c=8",
+        description="a commit also survives a power loss of the host (SQLite synchronous=FULL, PostgreSQL "
+        "synchronous_commit on, the spill fsynced); false: it survives any kill of the predictor",
+    )
+    audit_spill_dir: Path | None = Field(
+        None,
+        description="answered records wait here while the audit database is unreachable (default: beside "
+        "the SQLite file, or var/predictor/audit-spill/HOST-PORT-DB for PostgreSQL)",
+    )
+    audit_spill_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=4096, description="past this many spilled bytes, scoring answers 503"
     )
     audit_flush_seconds: float = Field(0.2, gt=0, le=10, description="batched mode: commit this often")
     audit_max_pending: int = Field(
@@ -79,6 +94,10 @@ class PredictorSettings(BaseSettings):
         if self.audit_url:
             return self.audit_url
         return f"sqlite:///{self.audit_db or VAR_DIR / 'predictor' / 'audit.sqlite3'}"
+
+    @property
+    def audit_spill_location(self) -> Path:
+        return self.audit_spill_dir or default_spill_dir(self.audit_location, VAR_DIR)
 
     @field_validator("audit_url", mode="before")
     @classmethod

@@ -57,6 +57,7 @@ def make_settings(tracker_url: str, directory: Path, **overrides: Any) -> Predic
         "mlflow_tracking_uri": tracker_url,
         "cache_dir": directory / "cache",
         "audit_url": f"sqlite:///{directory / 'audit.sqlite3'}",
+        "audit_spill_dir": directory / "audit-spill",  # never the repository's var/
         "ready_cache_seconds": 0,
         "retry_seconds": 0.2,
         "audit_flush_seconds": 0.05,

@@ -53,17 +53,36 @@ class AuditBackend(Protocol):
     def close(self) -> None: ...
 
 
-def open_backend(url: str, durable: bool) -> AuditBackend:
-    """`sqlite:///relative/path`, `sqlite:////absolute/path` (SQLAlchemy's convention) or `postgresql://...`."""
+def open_backend(url: str, power_safe: bool = False) -> AuditBackend:
+    """`sqlite:///relative/path`, `sqlite:////absolute/path` (SQLAlchemy's convention) or `postgresql://...`.
+
+    Every commit survives a kill of this process. `power_safe` (PREDICTOR_AUDIT_POWER_SAFE): it also
+    survives a power loss of the host (SQLite synchronous=FULL; PostgreSQL's synchronous_commit left on)."""
     if url.startswith("sqlite:///"):
         from services.predictor.audit.sqlite import SqliteBackend
 
-        return SqliteBackend(Path(url.removeprefix("sqlite:///")), durable)
+        return SqliteBackend(sqlite_path(url), power_safe)
     if url.startswith(("postgresql://", "postgres://")):
         from services.predictor.audit.postgres import PostgresBackend
 
-        return PostgresBackend(url)
+        return PostgresBackend(url, power_safe)
     raise ValueError(f"PREDICTOR_AUDIT_URL {redact(url)!r}: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def default_spill_dir(url: str, var_dir: Path) -> Path:
+    """The spill belongs to the database, not to a process or a model cache: beside the SQLite file, or under
+    var/ keyed by the PostgreSQL server and database (never the password), so a restarted predictor finds
+    it and predictors on different databases never mix."""
+    if url.startswith("sqlite:///"):
+        path = sqlite_path(url)
+        return path.with_name(path.name + ".spill")
+    parts = urlsplit(url)
+    key = f"{parts.hostname or 'local'}-{parts.port or 5432}-{parts.path.strip('/') or 'postgres'}"
+    return var_dir / "predictor" / "audit-spill" / "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
 
 
 def redact(url: str) -> str:

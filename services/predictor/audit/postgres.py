@@ -53,9 +53,10 @@ CONNECT_TIMEOUT = 5
 
 
 class PostgresBackend:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, power_safe: bool = False) -> None:
         self.url = url
         self.description = redact(url)
+        self.power_safe = power_safe
         self._writer: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._readers = threading.local()
@@ -73,6 +74,8 @@ class PostgresBackend:
             if self._writer is None or self._writer.closed:
                 self._writer = self._connect()
                 self._writer.execute(STAGING)
+                if not self.power_safe:  # committed in the server once this returns: any kill of ours keeps it;
+                    self._writer.execute("SET synchronous_commit TO off")  # a crash of the server may lose ~0.6 s
             try:
                 with self._writer.transaction(), self._writer.cursor() as cursor:
                     with cursor.copy(COPY) as copy:

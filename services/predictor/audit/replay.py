@@ -27,7 +27,7 @@ class Replay:
 
 def replay(prediction_id: str, settings: PredictorSettings) -> Replay:
     try:
-        row = open_backend(settings.audit_location, durable=False).fetch(prediction_id)
+        row = open_backend(settings.audit_location).fetch(prediction_id)
     except AuditStoreError as error:
         return Replay([f"cannot read the audit log: {error}"], False)
     if row is None:

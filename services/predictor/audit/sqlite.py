@@ -59,12 +59,12 @@ def rows_per_statement(connection: sqlite3.Connection) -> int:
 
 
 class SqliteBackend:
-    def __init__(self, path: Path, durable: bool) -> None:
+    def __init__(self, path: Path, power_safe: bool) -> None:
         self.path = path
         self.description = f"sqlite:///{path}"
-        # Durable: the WAL is synced at each (group) commit, so even a power cut keeps an answered prediction.
-        # Batched: NORMAL; a killed process loses nothing committed, a power cut may lose the last commits.
-        self.synchronous = "FULL" if durable else "NORMAL"
+        # NORMAL (WAL): a commit is in the file before it returns, so a killed process loses nothing
+        # committed; a power cut may lose the last commits. FULL: the WAL is synced at each (group) commit.
+        self.synchronous = "FULL" if power_safe else "NORMAL"
         self._writer: sqlite3.Connection | None = None
         self._writer_inode: int | None = None
         self._lock = threading.Lock()

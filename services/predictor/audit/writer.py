@@ -1,13 +1,15 @@
 """The audit log of every prediction, written off the request path by one writer thread.
 
 Two modes, one writer:
-- durable (PREDICTOR_AUDIT_DURABLE): a request waits until its record is committed; the writer commits
-  everything waiting at once (group commit), so a SIGKILL never loses an answered prediction;
+- durable (PREDICTOR_AUDIT_DURABLE, the default): a request waits until its record is committed; the
+  writer commits everything waiting at once (group commit), so a SIGKILL never loses an answered prediction;
 - batched: records are committed every PREDICTOR_AUDIT_FLUSH_SECONDS; `close()` flushes (SIGTERM loses
   nothing, SIGKILL may lose the last fraction of a second).
-A failed commit keeps the records pending (never dropped) and marks the log unhealthy, which readiness
-reports. Pending records are bounded: past PREDICTOR_AUDIT_MAX_PENDING a prediction is refused (503),
-never answered without a record. Records older than PREDICTOR_AUDIT_RETENTION_DAYS are removed.
+While the database fails, records go to the spill on local disk (spill.py) before they count as written,
+and reach the database in order once it is back. When the spill cannot take them either, they stay
+pending in memory (batched: the answers have left) or their requests are refused (durable: 503). Pending
+records are bounded: past PREDICTOR_AUDIT_MAX_PENDING a prediction is refused (503), never answered
+without a record. Records older than PREDICTOR_AUDIT_RETENTION_DAYS are removed.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from msgspec import Struct
 from services.common.customer import ID_FIELD
 from services.predictor.audit.backend import AuditBackend, AuditStoreError
 from services.predictor.audit.record import AuditRecord, as_response, canonical_input
+from services.predictor.audit.spill import Spill
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 3600.0
 PURGE_SLICE = 10_000  # records deleted per transaction: retention never holds the writer long
+RETRY_SECONDS = 1.0  # while the database fails, records go straight to the spill; it is retried this often
 
 
 def utc_text(timestamp: float) -> str:
@@ -108,23 +112,27 @@ class AuditBatch(NamedTuple):
         return None
 
 
-def _resolve(waiting: list[Future[None]]) -> None:
-    """Wake the requests waiting for this commit: one hand-over per event loop, not one per request (each
-    call_soon_threadsafe writes to the loop's wake-up pipe)."""
+def _resolve(batches: Sequence[AuditBatch], error: AuditStoreError | None = None) -> None:
+    """Wake the requests waiting for these records (with the error that refuses them, if any): one hand-over
+    per event loop, not one per request (each call_soon_threadsafe writes to the loop's wake-up pipe)."""
     by_loop: dict[AbstractEventLoop, list[Future[None]]] = {}
-    for future in waiting:
+    for future in (batch.committed for batch in batches if batch.committed is not None):
         by_loop.setdefault(future.get_loop(), []).append(future)
     for loop, futures in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_set_done, futures)
+            loop.call_soon_threadsafe(_set_done, futures, error)
         except RuntimeError:  # the loop has closed (shutdown): nobody waits any more
             continue
 
 
-def _set_done(futures: list[Future[None]]) -> None:
+def _set_done(futures: list[Future[None]], error: AuditStoreError | None) -> None:
     for future in futures:
-        if not future.done():  # a waiter that gave up (503) cancelled its future
+        if future.done():  # a waiter that gave up (503) cancelled its future
+            continue
+        if error is None:
             future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 class AuditLog:
@@ -137,8 +145,10 @@ class AuditLog:
         durable: bool,
         max_pending: int,
         retention_days: int,
+        spill: Spill,
     ) -> None:
         self.backend = backend
+        self.spill = spill
         self.flush_seconds = flush_seconds
         self.durable = durable
         self.max_pending = max_pending
@@ -152,6 +162,7 @@ class AuditLog:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_purge = 0.0
+        self._retry_at = 0.0  # while the database fails: when to try it again
 
     @property
     def description(self) -> str:
@@ -163,6 +174,7 @@ class AuditLog:
             self.backend.prepare()
         except AuditStoreError as error:
             self._record_failure(str(error))
+        self.spill.open()  # what a killed process left is written first
         self.check_writable()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
@@ -172,18 +184,33 @@ class AuditLog:
         return self.last_error is None
 
     @property
+    def accepting(self) -> bool:
+        """Whether a new record can be written now: to the database, or else to the spill."""
+        return self.healthy or self.spill.has_room
+
+    def why_refused(self) -> str:
+        """Why a record cannot be written now (when not `accepting`): the database's failure and the spill's."""
+        spill = self.spill.last_error or (
+            f"its spill {self.spill.directory} is full (PREDICTOR_AUDIT_SPILL_MAX_BYTES={self.spill.max_bytes})"
+        )
+        return f"{self.last_error}; {spill}"
+
+    @property
     def pending(self) -> int:
-        """Predictions not yet committed."""
-        return self._pending_count
+        """Answered predictions not yet in the database: in memory and in the spill."""
+        return self._pending_count + self.spill.records
 
     def oldest_pending_seconds(self, now: float | None = None) -> float:
         """How long the oldest answered record not yet in the database has waited; 0 when none. A steady
         trickle of records in flight stays near 0; an outage makes it grow (what AuditBacklog should read)."""
         with self._lock:
             batches = [*self._in_flight[:1], *self._pending[:1]]  # each list is in submission order
-        if not batches:
+        times = [batch.created_at for batch in batches]
+        if (spilled := self.spill.oldest_created_at()) is not None:
+            times.append(spilled)
+        if not times:
             return 0.0
-        return max(0.0, (time.time() if now is None else now) - min(batch.created_at for batch in batches))
+        return max(0.0, (time.time() if now is None else now) - min(times))
 
     def submit(self, batch: AuditBatch) -> None:
         """Queue a request's records; AuditBacklog when the bound would be passed (nothing is queued then)."""
@@ -199,19 +226,24 @@ class AuditLog:
             self._wake.set()
 
     def flush(self) -> bool:
-        """Commit everything pending now, in one transaction; on failure keep it pending and remember why."""
+        """Write everything pending now, in one transaction, after what the spill holds (the order answered);
+        while the database fails, to the spill instead. False when the database failed; records that
+        neither could take stay pending (batched) or are refused (durable: their answers never leave)."""
         with self._lock:
             batches, self._pending = self._pending, []
             self._in_flight = [*self._in_flight, *batches]
-        if not batches:
+        if not batches and not self.spill.records:
             return True
         try:
-            self.backend.insert([record for batch in batches for record in batch.records()])
+            stored = self._store([record for batch in batches for record in batch.records()])
         except AuditStoreError as error:
+            answered = [batch for batch in batches if batch.committed is None]
             with self._lock:
-                self._pending[:0] = batches
+                self._pending[:0] = answered
                 self._forget_in_flight(batches)
+                self._pending_count -= sum(batch.size for batch in batches) - sum(b.size for b in answered)
             self._record_failure(str(error))
+            _resolve(batches, error)
             return False
         except BaseException:
             with self._lock:
@@ -221,9 +253,27 @@ class AuditLog:
         with self._lock:
             self._forget_in_flight(batches)
             self._pending_count -= sum(batch.size for batch in batches)
-        self.last_error = None
-        _resolve([batch.committed for batch in batches if batch.committed is not None])
-        return True
+        _resolve(batches)
+        return stored
+
+    def _store(self, records: list[AuditRecord]) -> bool:
+        """True: in the database, after the spill's records. False: the database failed (or is waiting to be
+        retried) and the records are in the spill. Raises when the spill cannot take them."""
+        if time.monotonic() >= self._retry_at:
+            try:
+                if self.spill.records:
+                    self.spill.drain(self.backend.insert)
+                if records:
+                    self.backend.insert(records)
+            except AuditStoreError as error:
+                self._record_failure(str(error))
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+            else:
+                self.last_error = None
+                return True
+        if records:
+            self.spill.append(records)
+        return False
 
     def _forget_in_flight(self, batches: list[AuditBatch]) -> None:
         """Called with the lock held, once `batches` are committed or back in pending."""
@@ -243,12 +293,14 @@ class AuditLog:
 
     def get(self, prediction_id: str) -> dict[str, Any] | None:
         """One record by id, including any not yet committed; AuditUnavailable when the log cannot say."""
-        with self._lock:  # a batch is pending, in flight, or committed: never between (a false 404)
+        with self._lock:  # a batch is pending, in flight, spilled or committed: never between (a false 404)
             batches = [*self._in_flight, *self._pending]
         for batch in batches:
             record = batch.find(prediction_id)
             if record is not None:
                 return as_response(record._asdict())
+        if (spilled := self.spill.find(prediction_id)) is not None:
+            return as_response(spilled._asdict())
         try:
             row = self.backend.fetch(prediction_id)
         except AuditStoreError as error:
@@ -275,9 +327,11 @@ class AuditLog:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._retry_at = 0.0  # one more try of the database, then the spill
         self.flush()
         if self._pending:
-            log.error("audit records could not be written at shutdown", extra={"count": self.pending})
+            log.error("audit records could not be written at shutdown", extra={"count": self._pending_count})
+        self.spill.close()
         self.backend.close()
 
     def _run(self) -> None:
@@ -285,8 +339,7 @@ class AuditLog:
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
             try:
-                if not self.flush():
-                    self._stopping.wait(self.flush_seconds)  # the database is failing: retry, do not spin
+                self.flush()  # a failing database is retried every RETRY_SECONDS, not at every flush
                 self._maybe_purge()
             except Exception:  # noqa: BLE001 - the writer must outlive any bug: records wait, readiness tells
                 log.exception("audit writer error")

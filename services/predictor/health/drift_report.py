@@ -47,7 +47,7 @@ def write_drift_report(settings: PredictorSettings, output: Path, version: str |
     name, alias = _name_and_alias(settings.model_uri)
     found = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, alias)
     model = load_version(settings.mlflow_tracking_uri, name, str(found.version), str(found.run_id))
-    recent = open_backend(settings.audit_location, durable=False).recent(str(found.version), settings.drift_window)
+    recent = open_backend(settings.audit_location).recent(str(found.version), settings.drift_window)
     report = drift_report(model.bundle.profile, str(found.version), recent, settings.drift_window, 1)
     inputs = [json.loads(raw) for raw, _ in recent]
     html = _html(model.bundle.profile, report.as_dict(), inputs, [p for _, p in recent], str(found.version))

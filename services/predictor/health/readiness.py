@@ -75,11 +75,22 @@ class Readiness:
         return {"ok": True, "detail": f"probability {actual:.6f} in {elapsed * 1000:.2f} ms"}
 
     def _audit_log(self) -> CheckResult:
+        """Ready while every answer can be recorded: in the database, or else in the spill (AuditBacklog then
+        pages within minutes). Not ready once neither can take a record."""
         failure = self.audit.check_writable()
+        spill = self.audit.spill
+        result: CheckResult = {"ok": True, "detail": self.audit.description, "pending": self.audit.pending}
         if failure is not None:
-            return {
-                "ok": False,
-                "detail": f"audit log {self.audit.description}: {failure}",
-                "pending": self.audit.pending,
-            }
-        return {"ok": True, "detail": self.audit.description, "pending": self.audit.pending}
+            spill_failure = spill.check_writable()
+            room = f"{spill.size_bytes()} of {spill.max_bytes} bytes used"
+            if spill_failure is not None:
+                spilling = f"and {spill_failure}"
+            elif spill.has_room:
+                spilling = f"answers are spilled to {spill.directory} ({room})"
+            else:
+                spilling = f"spill full ({room})"
+            result["ok"] = self.audit.accepting
+            result["detail"] = f"audit log {self.audit.description}: {failure}; {spilling}"
+        if spill.records:
+            result["spilled"] = spill.records
+        return result

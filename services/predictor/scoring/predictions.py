@@ -41,14 +41,14 @@ class PredictionService:
         self.commit_timeout = commit_timeout
 
     def serving_model(self) -> ServedModel:
-        """The model this request will use from start to finish; 503 when none, or when a durable log
-        cannot commit (the answer would have to wait for a database that is down)."""
+        """The model this request will use from start to finish; 503 when none, or when the audit log can
+        write the record neither to the database nor to its spill."""
         model = self.store.current
         if model is None:
             raise ApiError(503, "no_model", f"no model loaded yet: {self.store.last_error or 'loading'}")
-        if self.audit.durable and not self.audit.healthy:
+        if not self.audit.accepting:
             # Traceability is the contract: no prediction that cannot be audited.
-            raise ApiError(503, "audit_unavailable", f"predictions refused: {self.audit.last_error}")
+            raise ApiError(503, "audit_unavailable", f"predictions refused: {self.audit.why_refused()}")
         return model
 
     async def predict(

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import random
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -16,8 +17,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from services.predictor.audit.backend import open_backend, redact
+from services.predictor.audit import writer
+from services.predictor.audit.backend import AuditStoreError, default_spill_dir, open_backend, redact
 from services.predictor.audit.record import NOT_REPLAYABLE, AuditRecord
+from services.predictor.audit.spill import Spill, SpillFull
 from services.predictor.audit.writer import AuditBacklog, AuditBatch, AuditLog, AuditUnavailable, utc_text
 from services.predictor.http.validation import parse_record
 from tests.predictor.conftest import record
@@ -43,10 +46,17 @@ def batch(ids: list[str], at: float | None = None, committed: asyncio.Future[Non
     )
 
 
+def spill_of(url: str, max_bytes: int = 1 << 20) -> Spill:
+    """The database's own spill: beside a SQLite file; a fresh directory for a PostgreSQL database."""
+    spill = Spill(default_spill_dir(url, Path(tempfile.mkdtemp(prefix="churnguard-spill-"))), max_bytes, sync=False)
+    spill.open()
+    return spill
+
+
 def audit_log(url: str, **overrides: object) -> AuditLog:
     options: dict[str, object] = {"flush_seconds": 60, "durable": False, "max_pending": 1000, "retention_days": 400}
     options.update(overrides)
-    log = AuditLog(open_backend(url, durable=bool(options["durable"])), **options)  # type: ignore[arg-type]
+    log = AuditLog(open_backend(url), spill=spill_of(url), **options)  # type: ignore[arg-type]
     log.backend.prepare()  # no writer thread: flushes happen when the test says
     return log
 
@@ -141,16 +151,21 @@ def test_retention_removes_only_records_older_than_the_period(url: str) -> None:
 
 
 def test_a_lookup_the_database_cannot_answer_is_unavailable_not_unknown(tmp_path: Path) -> None:
-    log = AuditLog(open_backend("postgresql://nobody:x@127.0.0.1:9/none", durable=True), 60, True, 10, 400)
+    url = "postgresql://nobody:x@127.0.0.1:9/none"
+    log = AuditLog(open_backend(url), 60, True, 10, 400, spill_of(url))
     with pytest.raises(AuditUnavailable, match="audit log unreadable"):
         log.get("some-id")
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
 
 
-def test_a_batch_waits_while_the_file_is_unusable_is_found_meanwhile_and_written_after(tmp_path: Path) -> None:
+def test_a_batch_waits_while_the_file_is_unusable_is_found_meanwhile_and_written_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no room in the spill either, batched records wait in memory (their answers have left)."""
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0)
     path = tmp_path / "audit.sqlite3"
     path.mkdir()  # not openable as a database
-    log = AuditLog(open_backend(f"sqlite:///{path}", durable=False), 60, False, 1000, 400)
+    log = AuditLog(open_backend(f"sqlite:///{path}"), 60, False, 1000, 400, spill_of(f"sqlite:///{path}", 1))
     assert log.oldest_pending_seconds() == 0.0
     log.submit(batch(["a", "b", "c"], at=time.time() - 30))
     log.submit(batch(["d"]))
@@ -214,3 +229,87 @@ def test_record_times_read_as_datetime_writes_them() -> None:
     stamps += [time.time() + generator.random() for _ in range(20_000)]
     for stamp in stamps:
         assert utc_text(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat(timespec="microseconds"), stamp
+
+
+def test_while_the_database_fails_records_spill_are_found_and_reach_it_once_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0)
+    path = tmp_path / "audit.sqlite3"
+    log = audit_log(f"sqlite:///{path}")
+    path.unlink()
+    path.mkdir()  # the database is lost
+    log.submit(batch(["a", "b"], at=time.time() - 30))
+    assert not log.flush()
+    log.submit(batch(["c"]))
+    log.flush()
+    assert log.spill.records == 3 and log.pending == 3 and 30 <= log.oldest_pending_seconds() < 40
+    found = log.get("b")
+    assert found is not None and found["customer_id"] == "C-b", "a spilled id is found, never a 404"
+    path.rmdir()
+    log.submit(batch(["d"]))
+    assert log.flush() and log.healthy
+    assert log.spill.records == 0 and log.pending == 0 and log.oldest_pending_seconds() == 0.0
+    assert not list(log.spill.directory.glob("*.spill"))
+    with sqlite3.connect(path) as connection:
+        stored = [row[0] for row in connection.execute("SELECT prediction_id FROM predictions ORDER BY rowid")]
+    assert stored == ["a", "b", "c", "d"], "in the order answered, each once"
+
+
+def test_durable_requests_are_refused_when_neither_the_database_nor_the_spill_takes_them(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    log = audit_log(f"sqlite:///{path}", durable=True)
+    log.spill.max_bytes = 100  # room for no record
+    path.unlink()
+    path.mkdir()
+
+    async def one_request() -> BaseException | None:
+        waiting = asyncio.get_running_loop().create_future()
+        log.submit(batch(["refused"], committed=waiting))
+        await asyncio.to_thread(log.flush)
+        try:
+            await asyncio.wait_for(waiting, 5)
+        except AuditStoreError as error:
+            return error
+        return None
+
+    refused = asyncio.run(one_request())
+    assert isinstance(refused, SpillFull) and "PREDICTOR_AUDIT_SPILL_MAX_BYTES=100" in str(refused)
+    assert log.pending == 0 and log.spill.find("refused") is None, "never answered: nothing kept"
+    assert not log.accepting
+
+
+def test_a_spill_file_still_written_by_a_live_process_is_left_to_it_and_a_torn_line_is_ignored(
+    tmp_path: Path,
+) -> None:
+    """Two processes share a spill: a drain skips the file another holds; a file left by a killed one
+    (its lock gone with it) is drained, its half-written last line (never answered) ignored."""
+    url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    backend = open_backend(url)
+    backend.prepare()
+    live, draining = Spill(tmp_path / "spill", 1 << 20, sync=True), Spill(tmp_path / "spill", 1 << 20, sync=False)
+    live.open()
+    draining.open()
+    live.append(list(batch(["held-1", "held-2"]).records()))
+    assert draining.drain(backend.insert) == 0 and backend.fetch("held-1") is None
+    assert draining.find("held-2") is not None
+    live.close()  # as a kill would: the lock goes with the process
+    spilled = next((tmp_path / "spill").glob("*.spill"))
+    spilled.write_bytes(spilled.read_bytes() + b'["torn-by-a-kill", "2026-')
+    assert draining.drain(backend.insert) == 2
+    assert backend.fetch("held-1") is not None and backend.known(["held-1", "held-2", "torn-by-a-kill"]) == {
+        "held-1",
+        "held-2",
+    }
+    assert not list((tmp_path / "spill").glob("*.spill"))
+
+
+def test_the_spill_belongs_to_the_database_not_to_the_process() -> None:
+    var = Path("/srv/var")
+    assert default_spill_dir("sqlite:////data/audit.sqlite3", var) == Path("/data/audit.sqlite3.spill")
+    assert default_spill_dir("postgresql://u:secret@db.internal:5433/audit", var) == Path(
+        "/srv/var/predictor/audit-spill/db.internal-5433-audit"
+    )
+    assert default_spill_dir("postgresql://u:x@other:5432/audit", var) != default_spill_dir(
+        "postgresql://u:x@db.internal:5432/audit", var
+    ), "two predictors on different databases never mix"

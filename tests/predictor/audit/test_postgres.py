@@ -3,8 +3,9 @@ nothing lost once it is back. Replicas sharing the log find each other's predict
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.postgres import Postgres
@@ -14,46 +15,53 @@ from tests.receivers import eventually
 pytestmark = pytest.mark.slow
 
 
-def test_batched_predictions_wait_up_to_the_bound_then_503_and_nothing_is_lost(
-    start_app: AppFactory, own_postgres: Postgres
+def stored_counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT prediction_id, count(*) FROM predictions GROUP BY prediction_id")
+        return {str(prediction_id): int(count) for prediction_id, count in rows}
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_while_postgres_is_down_answers_are_spilled_to_the_bound_then_503_and_each_reaches_it_once(
+    start_app: AppFactory, own_postgres: Postgres, tmp_path: Path, durable: bool
 ) -> None:
-    client = start_app(audit_url=own_postgres.url, audit_durable=False, audit_max_pending=50)
+    """Durable (the default) or batched: the spill takes what the database cannot, bounded in bytes; past
+    the bound, 503; ready while answers can be recorded; spilled ids are found; once back, each id once."""
+    client = start_app(
+        audit_url=own_postgres.url, audit_durable=durable, audit_spill_max_bytes=40_000, directory=tmp_path
+    )
     before = client.post("/predict", json=record()).json()["prediction_id"]
-    eventually(lambda: client.get(f"/predictions/{before}").json().get("replayable") is True, 10)
-    time.sleep(0.3)  # committed, not just pending
+    eventually(lambda: before in stored_counts(own_postgres.url), 10)
     own_postgres.stop()
     answered, refused = [], []
     for _ in range(80):
         response = client.post("/predict", json=record())
         (answered if response.status_code == 200 else refused).append(response)
-    assert len(answered) == 50, "the bound: records kept while the database is down"
-    assert {r.status_code for r in refused} == {503}
-    assert refused[0].json()["error"] == "audit_unavailable" and "the bound is 50" in refused[0].json()["message"]
+        if len(answered) == 5:
+            ready = client.get("/health/ready").json()  # spilling: every answer is still recorded
+            assert ready["status"] == "ready" and "answers are spilled to" in ready["checks"]["audit_log"]["detail"]
+    assert 20 <= len(answered) < 80 and {r.status_code for r in refused} == {503}, "the spill's bound in bytes"
+    assert refused[-1].json()["error"] == "audit_unavailable"
+    assert "PREDICTOR_AUDIT_SPILL_MAX_BYTES" in refused[-1].json()["message"]
     ready = client.get("/health/ready")
-    assert ready.status_code == 503
-    assert "audit log postgresql://churnguard:***@" in ready.json()["checks"]["audit_log"]["detail"]
+    assert ready.status_code == 503 and "spill full" in ready.json()["checks"]["audit_log"]["detail"]
+    assert "postgresql://churnguard:***@" in ready.json()["checks"]["audit_log"]["detail"]
+    assert list((tmp_path / "audit-spill").glob("*.spill")), "on disk, where PREDICTOR_AUDIT_SPILL_DIR says"
     lookup = client.get(f"/predictions/{before}")
     assert lookup.status_code == 503 and lookup.json()["error"] == "audit_unavailable"
-    pending_id = answered[-1].json()["prediction_id"]
-    assert client.get(f"/predictions/{pending_id}").status_code == 200  # still pending here: found here
+    spilled = answered[0].json()
+    found = client.get(f"/predictions/{spilled['prediction_id']}").json()
+    assert found["churn_probability"] == spilled["churn_probability"], "a spilled id is found, never a 404"
     own_postgres.start()
     eventually(lambda: client.get("/health/ready").status_code == 200, 30)
-    for response in answered:
+    ids = [response.json()["prediction_id"] for response in answered]
+    eventually(lambda: set(ids) <= set(stored_counts(own_postgres.url)), 15)
+    counts = stored_counts(own_postgres.url)
+    assert all(counts[prediction_id] == 1 for prediction_id in ids)
+    assert not list((tmp_path / "audit-spill").glob("*.spill")), "written back, then removed"
+    for response in answered[:3]:
         found = client.get(f"/predictions/{response.json()['prediction_id']}")
         assert found.status_code == 200 and found.json()["churn_probability"] == response.json()["churn_probability"]
-    assert client.post("/predict", json=record()).status_code == 200
-
-
-def test_durable_predictions_are_refused_while_the_database_is_down(
-    start_app: AppFactory, own_postgres: Postgres
-) -> None:
-    client = start_app(audit_url=own_postgres.url, audit_durable=True, audit_commit_timeout_seconds=2)
-    assert client.post("/predict", json=record()).status_code == 200
-    own_postgres.stop()
-    statuses = [client.post("/predict", json=record()).status_code for _ in range(5)]
-    assert set(statuses) == {503}
-    own_postgres.start()
-    eventually(lambda: client.get("/health/ready").status_code == 200, 30)
     assert client.post("/predict", json=record()).status_code == 200
 
 

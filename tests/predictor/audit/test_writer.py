@@ -6,15 +6,19 @@ import hashlib
 import signal
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import orjson
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from services.predictor.http.auth import key_id
 from tests.conftest import PredictorProcess
+from tests.postgres import Postgres
 from tests.predictor.conftest import AppFactory, record
 from tests.receivers import eventually
 
@@ -88,11 +92,22 @@ def test_sigterm_loses_no_accepted_prediction(predictor_process: PredictorProces
 def test_sigkill_under_load_loses_no_answered_prediction(
     predictor_process: PredictorProcess, tmp_path: Path, request: pytest.FixtureRequest, backend: str
 ) -> None:
-    """Durable: 8 clients, SIGKILL after 3 s; every id a client got back is in the log."""
-    predictor_process.env["PREDICTOR_AUDIT_DURABLE"] = "true"
+    """The default settings (durable): 8 clients, SIGKILL after 3 s; every id a client got back is in the log."""
     if backend == "postgresql":
         predictor_process.env["PREDICTOR_AUDIT_URL"] = request.getfixturevalue("postgres_url")
     predictor_process.start()
+    with load(predictor_process.url, clients=8) as answered:
+        threading.Event().wait(3)
+        predictor_process.kill()
+    assert len(answered) > 300
+    stored = audit_ids(tmp_path / "audit.sqlite3") if backend == "sqlite" else pg_ids(request)
+    missing = set(answered) - stored
+    assert not missing, f"{len(missing)} of {len(answered)} answered predictions are not in the audit log"
+
+
+@contextmanager
+def load(url: str, clients: int) -> Iterator[list[str]]:
+    """`clients` threads posting single records until the block ends; yields the ids answered 200."""
     answered: list[str] = []
     stop = threading.Event()
 
@@ -100,29 +115,55 @@ def test_sigkill_under_load_loses_no_answered_prediction(
         with httpx.Client(timeout=10) as http:
             while not stop.is_set():
                 try:
-                    response = http.post(f"{predictor_process.url}/predict", json=record())
+                    response = http.post(f"{url}/predict", json=record())
                 except httpx.HTTPError:
                     return
                 if response.status_code == 200:
                     answered.append(response.json()["prediction_id"])
 
-    clients = [threading.Thread(target=client) for _ in range(8)]
-    for thread in clients:
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
         thread.start()
-    threading.Event().wait(3)
-    predictor_process.kill()
-    stop.set()
-    for thread in clients:
-        thread.join(15)
-    assert len(answered) > 300
-    stored = audit_ids(tmp_path / "audit.sqlite3") if backend == "sqlite" else pg_ids(request)
-    missing = set(answered) - stored
-    assert not missing, f"{len(missing)} of {len(answered)} answered predictions are not in the audit log"
+    try:
+        yield answered
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+
+
+def test_postgres_stopped_under_load_then_sigkill_restart_and_recovery_lose_no_answered_id(
+    predictor_process: PredictorProcess, own_postgres: Postgres, tmp_path: Path
+) -> None:
+    """The default settings on PostgreSQL: the database stops under 8 clients, answers go on (spilled), the
+    predictor is SIGKILLed, restarted while the database is still down, then the database comes back: every
+    answered id is in PostgreSQL, once."""
+    predictor_process.env["PREDICTOR_AUDIT_URL"] = own_postgres.url
+    predictor_process.start()
+    with load(predictor_process.url, clients=8) as answered:
+        threading.Event().wait(1)
+        own_postgres.stop()
+        during_outage = len(answered)
+        threading.Event().wait(2)
+        predictor_process.kill()
+    assert len(answered) - during_outage > 100, "answers went on while the database was down"
+    assert list((tmp_path / "audit-spill").glob("*.spill")), "what the kill interrupted waits on disk"
+    predictor_process.start()  # the database still down: ready, spilling
+    own_postgres.start()
+    with psycopg.connect(own_postgres.url) as connection:
+        counts: dict[str, int] = {}
+
+        def all_written() -> bool:
+            rows = connection.execute("SELECT prediction_id, count(*) FROM predictions GROUP BY 1").fetchall()
+            counts.update({str(prediction_id): int(count) for prediction_id, count in rows})
+            return set(answered) <= set(counts)
+
+        eventually(all_written, 30)
+    assert all(counts[prediction_id] == 1 for prediction_id in answered)
+    predictor_process.stop()
 
 
 def pg_ids(request: pytest.FixtureRequest) -> set[str]:
-    import psycopg
-
     with psycopg.connect(request.getfixturevalue("postgres_url")) as connection:
         return {row[0] for row in connection.execute("SELECT prediction_id FROM predictions")}
 

@@ -61,11 +61,12 @@ def test_ready_is_503_when_the_canary_is_over_its_time_budget(start_app: AppFact
 
 
 @pytest.mark.parametrize("durable", [True, False])
-def test_ready_is_503_and_predictions_refused_when_the_audit_log_is_not_writable(
+def test_ready_while_answers_spill_and_503_with_predictions_refused_once_nothing_can_record_them(
     start_app: AppFactory, tmp_path: Path, durable: bool
 ) -> None:
-    """Durable: refused at once. Batched: answered while the records can wait (the bound), then refused."""
-    client = start_app(directory=tmp_path, audit_durable=durable, audit_max_pending=3)
+    """The database file lost: answers go on into the spill, and readiness says so. The spill lost too:
+    not ready, and predictions refused (at once when durable; batched, once the writer finds out)."""
+    client = start_app(directory=tmp_path, audit_durable=durable)
     assert client.post("/predict", json=record()).status_code == 200
     time.sleep(0.2)  # committed
     audit_db = tmp_path / "audit.sqlite3"
@@ -73,13 +74,22 @@ def test_ready_is_503_and_predictions_refused_when_the_audit_log_is_not_writable
         leftover.unlink()
     audit_db.mkdir()  # the path now cannot be opened as a database: as good as a lost disk
     ready = client.get("/health/ready")
+    assert ready.status_code == 200, ready.json()
+    detail = ready.json()["checks"]["audit_log"]["detail"]
+    assert detail.startswith("audit log sqlite:///") and f"answers are spilled to {tmp_path / 'audit-spill'}" in detail
+    spilled = [client.post("/predict", json=record()) for _ in range(3)]
+    assert [response.status_code for response in spilled] == [200] * 3
+    shutil.rmtree(tmp_path / "audit-spill")
+    (tmp_path / "audit-spill").write_text("not a directory")  # and the spill's disk is lost as well
+    ready = client.get("/health/ready")
     assert ready.status_code == 503 and ready.json()["failing"] == ["audit_log"]
-    assert "audit log sqlite:///" in ready.json()["checks"]["audit_log"]["detail"]
+    assert "audit spill" in ready.json()["checks"]["audit_log"]["detail"]
     statuses = [client.post("/predict", json=record()).status_code for _ in range(5)]
-    assert statuses == ([503] * 5 if durable else [200, 200, 200, 503, 503])
+    assert statuses == [503] * 5
     refused = client.post("/predict", json=record())
     assert refused.status_code == 503 and refused.json()["error"] == "audit_unavailable"
     shutil.rmtree(audit_db)  # the disk comes back: the service recovers by itself
+    (tmp_path / "audit-spill").unlink()
     assert wait_ready(client, timeout=10)["status"] == "ready"
     assert client.post("/predict", json=record()).status_code == 200
 
