@@ -1,8 +1,10 @@
 """The audit log's cost, side by side in one run, one machine, loopback only.
 
-Five predictors serve the same cached model at once; wrk alternates between them, single records at c=8:
+Six predictors serve the same cached model at once; wrk alternates between them, single records at c=8 and
+c=32; each figure is the median of the rounds:
 - SQLite, durable (the default: an answer leaves after its record is committed, group commit);
 - SQLite, batched (committed every 0.2 s: a SIGKILL may lose the last fraction of a second);
+- SQLite, durable and power-safe (PREDICTOR_AUDIT_POWER_SAFE: the WAL synced at every commit);
 - PostgreSQL (Debian's, local), durable; and PostgreSQL, batched;
 - SQLite, durable, on a log already holding N records (default 10 million), beside the empty one.
 Then audit look-ups by id on the full log: p50/p99 over random ids, through HTTP.
@@ -36,6 +38,9 @@ from tests.postgres import Postgres  # noqa: E402
 from tests.predictor.conftest import VALID_RECORD  # noqa: E402
 from tests.support import stop  # noqa: E402
 
+CONCURRENCY = (8, 32)
+SQLITE_DURABLE, SQLITE_BATCHED, SQLITE_POWER_SAFE = "SQLite, durable", "SQLite, batched", "SQLite, power-safe"
+PG_DURABLE, PG_BATCHED = "PostgreSQL, durable", "PostgreSQL, batched"
 FILLER_INPUT = json.dumps(VALID_RECORD, separators=(",", ":"), sort_keys=True)
 
 
@@ -107,27 +112,37 @@ def main() -> int:
         full_log = work / "full.sqlite3"
         fill_seconds = fill(full_log, args.records)
         print(f"filled {args.records:,} records in {fill_seconds:.0f} s ({full_log.stat().st_size / 1e9:.1f} GB)")
-        setups = {
-            "SQLite, durable": (f"sqlite:///{work / 'durable.sqlite3'}", "true"),
-            "SQLite, batched": (f"sqlite:///{work / 'batched.sqlite3'}", "false"),
-            "PostgreSQL, durable": (postgres.create_database("durable"), "true"),
-            "PostgreSQL, batched": (postgres.create_database("batched"), "false"),
-            f"SQLite, durable, {args.records:,} records": (f"sqlite:///{full_log}", "true"),
+        setups = {  # name: (audit URL, durable, power-safe)
+            SQLITE_DURABLE: (f"sqlite:///{work / 'durable.sqlite3'}", "true", "false"),
+            SQLITE_BATCHED: (f"sqlite:///{work / 'batched.sqlite3'}", "false", "false"),
+            SQLITE_POWER_SAFE: (f"sqlite:///{work / 'power-safe.sqlite3'}", "true", "true"),
+            PG_DURABLE: (postgres.create_database("durable"), "true", "false"),
+            PG_BATCHED: (postgres.create_database("batched"), "false", "false"),
+            f"SQLite, durable, {args.records:,} records": (f"sqlite:///{full_log}", "true", "false"),
         }
         urls = {}
-        for index, (name, (audit_url, durable)) in enumerate(setups.items()):
+        for index, (name, (audit_url, durable, power_safe)) in enumerate(setups.items()):
             process, urls[name] = start_cached_predictor(
-                args.cache, work, str(index), PREDICTOR_AUDIT_URL=audit_url, PREDICTOR_AUDIT_DURABLE=durable
+                args.cache,
+                work,
+                str(index),
+                PREDICTOR_AUDIT_URL=audit_url,
+                PREDICTOR_AUDIT_DURABLE=durable,
+                PREDICTOR_AUDIT_POWER_SAFE=power_safe,
+                PREDICTOR_AUDIT_SPILL_DIR=str(work / f"spill-{index}"),
             )
             processes.append(process)
         body = work / "one.json"
         body.write_text(json.dumps(VALID_RECORD))
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in setups}
+        results: dict[tuple[str, int], list[dict[str, float]]] = {
+            (name, clients): [] for clients in CONCURRENCY for name in setups
+        }
         for _ in range(args.rounds):
-            for name, url in urls.items():
-                results[name].append(
-                    wrk(f"{url}/predict", body, 8, args.seconds, {"Authorization": f"Bearer {API_KEY}"})
-                )
+            for clients in CONCURRENCY:
+                for name, url in urls.items():
+                    results[name, clients].append(
+                        wrk(f"{url}/predict", body, clients, args.seconds, {"Authorization": f"Bearer {API_KEY}"})
+                    )
         full_name = list(setups)[-1]
         looked_up = lookups(urls[full_name], sample_ids(full_log, 2000))
         report = render(args, results, looked_up, fill_seconds, full_log.stat().st_size)
@@ -143,41 +158,47 @@ def main() -> int:
 
 def render(
     args: argparse.Namespace,
-    results: dict[str, list[dict[str, float]]],
+    results: dict[tuple[str, int], list[dict[str, float]]],
     looked_up: dict[str, float],
     fill_seconds: float,
     full_bytes: int,
 ) -> str:
-    best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in results.items()}
-    names = list(results)
-    sqlite_durable, sqlite_batched, pg_durable, pg_batched, full = names
+    median = {
+        key: {field: statistics.median(run[field] for run in runs) for field in ("rps", "p50", "p99", "errors")}
+        for key, runs in results.items()
+    }
+    names = list(dict.fromkeys(name for name, _ in results))
+    full = names[-1]
     lines = [
         "# Audit log benchmark",
         "",
         f"`.venv/bin/python bench/compare_audit.py --records {args.records} --seconds {args.seconds} "
-        f"--rounds {args.rounds}` on {os.cpu_count()} cores; five predictors (1 worker each) serve the same "
-        "cached model at once, wrk alternates between them (single records, c=8, loopback); best of the rounds. "
-        "PostgreSQL is Debian's, local, on the same disk.",
+        f"--rounds {args.rounds}` on {os.cpu_count()} cores; six predictors (1 worker each) serve the same "
+        "cached model at once, wrk alternates between them (single records, loopback); the median of the "
+        "rounds. PostgreSQL is Debian's, local, on the same disk.",
         "",
-        "| audit log | req/s | p50 ms | p99 ms | non-2xx |",
-        "|---|---:|---:|---:|---:|",
+        "| audit log | clients | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name in names:
-        r = best[name]
-        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']:.0f} |")
+    for clients in CONCURRENCY:
+        for name in names:
+            r = median[name, clients]
+            lines.append(
+                f"| {name} | {clients} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']:.0f} |"
+            )
 
-    def ratio(a: str, b: str) -> float:
-        return best[a]["rps"] / best[b]["rps"]
+    def ratio(a: str, b: str, clients: int) -> str:
+        return f"{median[a, clients]['rps'] / median[b, clients]['rps']:.2f}x"
 
+    lines.append("")
+    for clients in CONCURRENCY:
+        lines += [
+            f"- c={clients}: durable vs batched, SQLite: {ratio(SQLITE_DURABLE, SQLITE_BATCHED, clients)} "
+            f"(bar: >= 0.85x); PostgreSQL durable vs SQLite durable: {ratio(PG_DURABLE, SQLITE_DURABLE, clients)} "
+            f"(bar: >= 0.8x); power-safe vs durable, SQLite: {ratio(SQLITE_POWER_SAFE, SQLITE_DURABLE, clients)}; "
+            f"{args.records:,} records vs an empty log: {ratio(full, SQLITE_DURABLE, clients)} (bar: >= 0.9x).",
+        ]
     lines += [
-        "",
-        f"- Durable vs batched, SQLite: {ratio(sqlite_durable, sqlite_batched):.2f}x "
-        f"(cost {100 * (1 - ratio(sqlite_durable, sqlite_batched)):.1f}%); PostgreSQL: "
-        f"{ratio(pg_durable, pg_batched):.2f}x.",
-        f"- PostgreSQL vs SQLite, durable: {ratio(pg_durable, sqlite_durable):.2f}x (bar: >= 0.8x); batched: "
-        f"{ratio(pg_batched, sqlite_batched):.2f}x.",
-        f"- {args.records:,} records vs an empty log (durable SQLite): {ratio(full, sqlite_durable):.2f}x "
-        "(bar: >= 0.9x).",
         f"- Look-ups by id on the {args.records:,}-record log ({full_bytes / 1e9:.1f} GB, filled in "
         f"{fill_seconds:.0f} s), {looked_up['n']:.0f} random ids through HTTP: p50 {looked_up['p50']:.2f} ms, "
         f"p99 {looked_up['p99']:.2f} ms (bar: p99 <= 5 ms).",
