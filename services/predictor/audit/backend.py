@@ -18,6 +18,7 @@ class AuditStoreError(RuntimeError):
 
 class AuditBackend(Protocol):
     description: str  # for readiness and logs: the URL without its password
+    local: bool  # a commit is a write to a file here (cheap enough for the event loop), not a round trip
 
     def prepare(self) -> None:
         """Create or migrate the schema."""

@@ -55,6 +55,7 @@ CONNECT_TIMEOUT = 5
 class PostgresBackend:
     def __init__(self, url: str, power_safe: bool = False) -> None:
         self.url = url
+        self.local = False
         self.description = redact(url)
         self.power_safe = power_safe
         self._writer: psycopg.Connection[Any] | None = None

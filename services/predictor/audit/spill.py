@@ -12,9 +12,9 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 

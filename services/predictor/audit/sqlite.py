@@ -61,6 +61,7 @@ def rows_per_statement(connection: sqlite3.Connection) -> int:
 class SqliteBackend:
     def __init__(self, path: Path, power_safe: bool) -> None:
         self.path = path
+        self.local = True
         self.description = f"sqlite:///{path}"
         # NORMAL (WAL): a commit is in the file before it returns, so a killed process loses nothing
         # committed; a power cut may lose the last commits. FULL: the WAL is synced at each (group) commit.
