@@ -129,6 +129,11 @@ def test_prometheus_rules_pass_their_unit_tests() -> None:
             "FeatureDrift",
         ),
         ("< 0.2)", "< 0.1)", "AuditDiskFilling"),
+        (
+            "churnguard_audit_oldest_pending_seconds) >= 120",
+            "churnguard_audit_oldest_pending_seconds) >= 1200",
+            "AuditBacklog",
+        ),
     ],
 )
 def test_a_weakened_rule_fails_its_unit_test(tmp_path: Path, expression: str, weakened: str, alert: str) -> None:
