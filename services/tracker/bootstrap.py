@@ -10,7 +10,7 @@ import httpx
 
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
-from services.tracker.registry import approve_current_champion, promote
+from services.tracker.registry import promote, upgrade_registry
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def wait_for_tracker(settings: TrackerSettings, timeout_seconds: float) -> None:
 def bootstrap(settings: TrackerSettings, config_path: Path, timeout_seconds: float = 120) -> str:
     """Return the champion version, training and promoting the baseline first if there is none."""
     wait_for_tracker(settings, timeout_seconds)
-    champion = approve_current_champion(settings)  # an upgraded registry keeps serving its champion
+    champion = upgrade_registry(settings)  # approves nothing, except once in a registry older than approvals
     if champion is not None:
         log.info("champion already set", extra={"version": champion})
         return champion

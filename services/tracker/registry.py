@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +13,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from services.common.model_bundle import ModelBundle, ModelRejected, download_version, load_bundle
-from services.common.registry_names import APPROVAL_TAG
+from services.common.registry_names import APPROVAL_TAG, APPROVALS_SINCE_TAG, CHAMPION_SINCE_TAG, is_approved
 from services.tracker.gate import GateReport, NotComparable, below_floor, compare
 from services.tracker.settings import TrackerSettings
 
 AUC_METRIC = "test_roc_auc"
+log = logging.getLogger(__name__)
 
 
 class PromotionRefused(RuntimeError):
@@ -104,15 +106,36 @@ def promote(settings: TrackerSettings, version: str, reason: str) -> AliasMove:
 
 
 def rollback(settings: TrackerSettings) -> AliasMove:
-    """Make the champion's predecessor (recorded at its promotion) the champion again."""
+    """Make the champion's predecessor (recorded at its promotion) the champion again. From a champion that
+    no decision approved (an alias moved by hand), back to the last version that was an approved champion."""
     client = registry_client(settings)
     champion = current_champion(client, settings)
     if champion is None:
         raise PromotionRefused("no champion to roll back from")
+    if not is_approved(champion.tags):
+        last = last_approved_champion(client, settings)
+        if last is None:
+            raise PromotionRefused(
+                f"champion version {champion.version} was never approved and no version ever was an approved champion"
+            )
+        return _move_alias(client, settings, last, {"rollback_from": champion.version})
     previous = champion.tags.get("previous_champion")
     if not previous:
         raise PromotionRefused(f"champion version {champion.version} has no previous champion recorded")
     return _move_alias(client, settings, previous, {"rollback_from": champion.version})
+
+
+def last_approved_champion(client: MlflowClient, settings: TrackerSettings) -> str | None:
+    """The approved version that most recently became champion by decision (its champion_since)."""
+    name = settings.registered_model_name
+    approved = [
+        version
+        for version in client.search_model_versions(f"name = '{name}'")
+        if is_approved(version.tags) and version.tags.get(CHAMPION_SINCE_TAG)
+    ]
+    if not approved:
+        return None
+    return str(max(approved, key=lambda v: (v.tags[CHAMPION_SINCE_TAG], int(v.version))).version)
 
 
 def _move_alias(client: MlflowClient, settings: TrackerSettings, version: str, tags: dict[str, str]) -> AliasMove:
@@ -121,23 +144,38 @@ def _move_alias(client: MlflowClient, settings: TrackerSettings, version: str, t
     previous = None if champion is None else champion.version
     # Keep the predecessor a rollback should return to: for a rollback, the target's own record. An alias
     # moved by hand to an unapproved version is no predecessor: a rollback must never serve it.
-    approved = champion is not None and str(champion.tags.get(APPROVAL_TAG, "")).lower() == "true"
+    approved = champion is not None and is_approved(champion.tags)
     if "rollback_from" not in tags and previous is not None and previous != version and approved:
         client.set_model_version_tag(name, version, "previous_champion", previous)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
     approval = {APPROVAL_TAG: "true"}  # gated (or a former champion): predictors may serve it
-    for key, value in {**tags, **approval, "champion_since": now, "moved_from": previous or ""}.items():
+    for key, value in {**tags, **approval, CHAMPION_SINCE_TAG: now, "moved_from": previous or ""}.items():
         client.set_model_version_tag(name, version, key, value)
+    _mark_approvals(client, name, now)
     client.set_registered_model_alias(name, settings.champion_alias, version)
     return AliasMove(version=version, previous=previous)
 
 
-def approve_current_champion(settings: TrackerSettings) -> str | None:
-    """The upgrade step: a champion chosen before approvals existed passed the gate of its day; mark it."""
+def _mark_approvals(client: MlflowClient, name: str, now: str) -> None:
+    """From now on, this registry's approvals come from decisions only (the upgrade below never runs again)."""
+    if APPROVALS_SINCE_TAG not in client.get_registered_model(name).tags:
+        client.set_registered_model_tag(name, APPROVALS_SINCE_TAG, now)
+
+
+def upgrade_registry(settings: TrackerSettings) -> str | None:
+    """Once, for a registry made before approvals existed (no version approved, no marker): its champion
+    passed the gate of its day, so it is approved and the marker set. Any other registry is left as it is:
+    a champion moved there by hand stays unapproved whatever restarts. Returns the champion version."""
     client = registry_client(settings)
     champion = current_champion(client, settings)
     if champion is None:
         return None
-    if str(champion.tags.get(APPROVAL_TAG, "")).lower() != "true":
-        client.set_model_version_tag(settings.registered_model_name, champion.version, APPROVAL_TAG, "true")
+    name = settings.registered_model_name
+    if APPROVALS_SINCE_TAG in client.get_registered_model(name).tags:
+        return str(champion.version)
+    if not any(is_approved(version.tags) for version in client.search_model_versions(f"name = '{name}'")):
+        client.set_model_version_tag(name, champion.version, APPROVAL_TAG, "true")
+        client.set_model_version_tag(name, champion.version, CHAMPION_SINCE_TAG, datetime.now(UTC).isoformat())
+        log.info("registry upgraded: its champion approved", extra={"version": champion.version})
+    _mark_approvals(client, name, datetime.now(UTC).isoformat(timespec="microseconds"))
     return str(champion.version)

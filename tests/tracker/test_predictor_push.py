@@ -12,7 +12,7 @@ import httpx
 import pytest
 from mlflow.tracking import MlflowClient
 
-from services.common.registry_names import APPROVAL_TAG
+from services.common.registry_names import APPROVAL_TAG, APPROVALS_SINCE_TAG
 from services.tracker.bootstrap import bootstrap
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
@@ -170,8 +170,64 @@ def test_upgrading_marks_a_champion_chosen_before_approvals_and_it_keeps_serving
     assert APPROVAL_TAG not in client.get_model_version(own_model.registered_model_name, first.version).tags
     assert bootstrap(own_model, BASELINE, timeout_seconds=30) == first.version
     assert client.get_model_version(own_model.registered_model_name, first.version).tags[APPROVAL_TAG] == "true"
+    assert APPROVALS_SINCE_TAG in client.get_registered_model(own_model.registered_model_name).tags, "once"
     predictor = serving_predictor(own_model, tmp_path, poll_seconds=0)
     try:
         assert model_card(predictor)["version"] == first.version
     finally:
         predictor.stop()
+
+
+def test_a_hand_moved_alias_survives_bootstrap_unapproved_and_a_fresh_predictor_serves_the_last_approved(
+    own_model: TrackerSettings, tmp_path: Path
+) -> None:
+    """Found by hand: alias moved to an unapproved version, then `bootstrap` (every start runs it) approved it.
+    Now bootstrap approves nothing; a predictor with an empty cache serves the last approved champion and
+    reports the mismatch; rollback goes back to that champion."""
+    name = own_model.registered_model_name
+    first = run_experiment(load_config(BASELINE), own_model)
+    promote(own_model, first.version, reason="first")
+    client = MlflowClient(own_model.mlflow_tracking_uri)
+    assert APPROVALS_SINCE_TAG in client.get_registered_model(name).tags
+    second = run_experiment(load_config(BASELINE, ["model.params.C=0.05"]), own_model)
+    client.set_registered_model_alias(name, "champion", second.version)  # what the MLflow UI does
+    assert bootstrap(own_model, BASELINE, timeout_seconds=30) == second.version
+    assert APPROVAL_TAG not in client.get_model_version(name, second.version).tags, "a restart approves nothing"
+    predictor = serving_predictor(own_model, tmp_path, poll_seconds=0)  # an empty cache
+    try:
+        card = model_card(predictor)
+        registry = card["registry"]
+        assert card["version"] == first.version and isinstance(registry, dict)
+        assert (registry["target_version"], registry["matches"]) == (second.version, False)
+        assert "not approved" in registry["detail"] and f"last approved champion, version {first.version}" in str(
+            registry["detail"]
+        )
+        assert gauge(predictor, "churnguard_model_matches_registry") == 0
+    finally:
+        predictor.stop()
+    result = churnguard(own_model, "rollback", urls="")
+    assert result.returncode == 0, result.stderr
+    assert client.get_model_version_by_alias(name, "champion").version == first.version
+
+
+def test_a_registry_of_the_previous_release_upgrades_once_and_keeps_serving(
+    own_model: TrackerSettings, tmp_path: Path
+) -> None:
+    """Promoted by the previous release (approved, no marker): the upgrade sets the marker and approves
+    nothing new; a later hand-moved alias stays unapproved through another bootstrap."""
+    name = own_model.registered_model_name
+    first = run_experiment(load_config(BASELINE), own_model)
+    promote(own_model, first.version, reason="first")
+    client = MlflowClient(own_model.mlflow_tracking_uri)
+    client.delete_registered_model_tag(name, APPROVALS_SINCE_TAG)  # as the previous release left it
+    second = run_experiment(load_config(BASELINE, ["model.params.C=0.05"]), own_model)
+    assert bootstrap(own_model, BASELINE, timeout_seconds=30) == first.version
+    assert APPROVALS_SINCE_TAG in client.get_registered_model(name).tags
+    predictor = serving_predictor(own_model, tmp_path, poll_seconds=0)
+    try:
+        assert model_card(predictor)["version"] == first.version
+    finally:
+        predictor.stop()
+    client.set_registered_model_alias(name, "champion", second.version)
+    bootstrap(own_model, BASELINE, timeout_seconds=30)
+    assert APPROVAL_TAG not in client.get_model_version(name, second.version).tags

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from services.common.registry_names import APPROVAL_TAG
+from services.common.registry_names import CHAMPION_SINCE_TAG, is_approved
 
 # What the registry answers when the alias or version does not exist (as MlflowException error codes).
 NOT_DESIGNATED = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
@@ -53,9 +53,33 @@ def resolve(tracking_uri: str, name: str, alias: str | None, version: str | None
             raise NothingDesignated(message)
         raise RegistryError(message)
     found = body.get("model_version") or {}
-    tags = {tag.get("key"): tag.get("value") for tag in found.get("tags") or []}
-    approved = str(tags.get(APPROVAL_TAG, "")).lower() == "true"
-    return Target(str(found["version"]), str(found.get("run_id", "")), approved)
+    return Target(str(found["version"]), str(found.get("run_id", "")), is_approved(_tags(found)))
+
+
+def last_approved_champion(tracking_uri: str, name: str, timeout: float) -> Target | None:
+    """The approved version that most recently became champion by decision (`promote` or `rollback`):
+    what a predictor with nothing loaded serves while the alias designates an unapproved version."""
+    url = f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/model-versions/search"
+    try:
+        response = httpx.get(url, params={"filter": f"name = '{name}'", "max_results": 1000}, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise RegistryError(f"{type(error).__name__}: {error or 'no answer'} ({tracking_uri})") from error
+    if response.status_code != 200:
+        raise RegistryError(f"HTTP {response.status_code}: {response.text[:200]}")
+    approved = [
+        (
+            tags[CHAMPION_SINCE_TAG],
+            int(found["version"]),
+            Target(str(found["version"]), str(found.get("run_id", "")), True),
+        )
+        for found in _json(response).get("model_versions") or []
+        if is_approved(tags := _tags(found)) and tags.get(CHAMPION_SINCE_TAG)
+    ]
+    return max(approved)[2] if approved else None
+
+
+def _tags(found: dict[str, Any]) -> dict[str, str]:
+    return {str(tag.get("key")): str(tag.get("value")) for tag in found.get("tags") or []}
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

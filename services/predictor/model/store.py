@@ -25,7 +25,7 @@ from pathlib import Path
 from services.common.model_bundle import load_bundle
 from services.common.registry_names import APPROVAL_TAG
 from services.predictor.model.prepare_version import describe_error, prepare_in_child
-from services.predictor.model.registry_lookup import NothingDesignated, Target, resolve
+from services.predictor.model.registry_lookup import NothingDesignated, Target, last_approved_champion, resolve
 from services.predictor.model.registry_status import RegistryStatus
 from services.predictor.scoring.scorers.linear import SIDECAR_NAME
 from services.predictor.scoring.served_model import ServedModel, Source
@@ -130,6 +130,8 @@ class ModelStore:
                 f"version {version} refused: not approved ({APPROVAL_TAG} is not true); "
                 "only `churnguard promote` or `churnguard rollback` designate a servable version"
             )
+            if self.current is None:  # nothing served yet: the last approved champion rather than nothing
+                return self._serve_last_approved(version)
             return ReloadResult(ReloadOutcome.REFUSED, self.last_error, version)
         current = self.current
         if current is not None and current.bundle.version == version:
@@ -143,6 +145,25 @@ class ModelStore:
             return ReloadResult(ReloadOutcome.REFUSED, self.last_error, version)
         self._swap(candidate)
         return ReloadResult(ReloadOutcome.SWAPPED, f"now serving version {version}", version)
+
+    def _serve_last_approved(self, designated: str) -> ReloadResult:
+        """REFUSED either way (the designated version is not served, and the registry block says so)."""
+        refusal = self.last_error or ""
+        try:
+            fallback = last_approved_champion(
+                self.settings.mlflow_tracking_uri, self.name, self.settings.tracker_timeout_seconds
+            )
+            if fallback is None:
+                return ReloadResult(
+                    ReloadOutcome.REFUSED, f"{refusal}; no version was ever an approved champion", designated
+                )
+            self._swap(self._fetch(fallback.version, fallback.run_id))
+        except Exception as error:  # noqa: BLE001 - the refusal stands; the next retry tries again
+            return ReloadResult(
+                ReloadOutcome.REFUSED, f"{refusal}; last approved champion: {describe_error(error)}", designated
+            )
+        detail = f"{refusal}; serving the last approved champion, version {fallback.version}"
+        return ReloadResult(ReloadOutcome.REFUSED, detail, designated)
 
     def _resolve(self) -> Target:
         timeout = self.settings.tracker_timeout_seconds
