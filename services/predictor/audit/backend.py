@@ -16,6 +16,10 @@ class AuditStoreError(RuntimeError):
     """The database could not do what was asked (unreachable, read-only, full, corrupt)."""
 
 
+class WriterBusy(Exception):
+    """Another process holds the database's write lock and the caller chose not to wait (the event loop)."""
+
+
 class AuditBackend(Protocol):
     description: str  # for readiness and logs: the URL without its password
     local: bool  # a commit is a write to a file here (cheap enough for the event loop), not a round trip
@@ -23,8 +27,9 @@ class AuditBackend(Protocol):
     def prepare(self) -> None:
         """Create or migrate the schema."""
 
-    def insert(self, records: Sequence[AuditRecord]) -> None:
-        """All of them in one transaction, committed before returning (ids already present are kept)."""
+    def insert(self, records: Sequence[AuditRecord], wait: bool = True) -> None:
+        """All of them in one transaction, committed before returning (ids already present are kept).
+        wait=False: WriterBusy at once, rather than waiting, when the write lock is held elsewhere."""
 
     def check_writable(self) -> None:
         """A real write, now."""

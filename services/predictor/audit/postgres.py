@@ -82,7 +82,7 @@ class PostgresBackend:
             for name, kind in ADDED_COLUMNS.items():
                 connection.execute(f"ALTER TABLE predictions ADD COLUMN IF NOT EXISTS {name} {PG_TYPES[kind]}")
 
-    def insert(self, records: Sequence[AuditRecord]) -> None:
+    def insert(self, records: Sequence[AuditRecord], wait: bool = True) -> None:  # always waits (thread only)
         with self._lock, self._errors("audit write failed"):
             if self._writer is None or self._writer.closed:
                 self._writer = self._connect()

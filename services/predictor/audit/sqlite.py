@@ -12,7 +12,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from services.predictor.audit.backend import AuditStoreError
+from services.predictor.audit.backend import AuditStoreError, WriterBusy
 from services.predictor.audit.record import ADDED_COLUMNS, COLUMN_NAMES, COLUMNS, AuditRecord
 
 SCHEMA = """
@@ -46,6 +46,7 @@ ROW_MARKS = f"({', '.join('?' * len(COLUMN_NAMES))})"
 # sqlite3 releases the GIL at every step, and with requests waiting each release is a thread switch
 # (executemany measured 13 us of CPU a row beside a busy thread, one multi-row statement 5.5 us).
 WRITE_SLICE = 200
+BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's lock (the writer thread's writes)
 
 
 def insert_statement(rows: int) -> str:
@@ -80,20 +81,41 @@ class SqliteBackend:
                         connection.execute(f"ALTER TABLE predictions ADD COLUMN {name} {kind}")
                 connection.execute(INDEX)
 
-    def insert(self, records: Sequence[AuditRecord]) -> None:
-        with self._lock, self._errors("audit write failed"):
-            writer = self._current_writer()
-            try:
-                per_statement = rows_per_statement(writer)
-                with writer:  # one transaction, written in slices
-                    for start in range(0, len(records), per_statement):
-                        rows = records[start : start + per_statement]
-                        writer.execute(insert_statement(len(rows)), list(chain.from_iterable(rows)))
-                        time.sleep(0)  # hand the GIL to requests between slices
-            except sqlite3.Error:
-                self._writer = None  # a fresh connection next time (the file may have been replaced)
-                writer.close()
-                raise
+    def insert(self, records: Sequence[AuditRecord], wait: bool = True) -> None:
+        if not self._lock.acquire(blocking=wait):
+            raise WriterBusy("this process's writer thread is writing")
+        try:
+            with self._errors("audit write failed"):
+                self._insert(records, wait)
+        finally:
+            self._lock.release()
+
+    def _insert(self, records: Sequence[AuditRecord], wait: bool) -> None:
+        writer = self._current_writer()
+        if not wait:
+            writer.execute("PRAGMA busy_timeout = 0")
+        try:
+            per_statement = rows_per_statement(writer)
+            with writer:  # one transaction, written in slices
+                for start in range(0, len(records), per_statement):
+                    rows = records[start : start + per_statement]
+                    writer.execute(insert_statement(len(rows)), list(chain.from_iterable(rows)))
+                    time.sleep(0)  # hand the GIL to requests between slices
+        except sqlite3.OperationalError as error:
+            if not wait and "locked" in str(error):  # another process is committing: let the writer wait
+                raise WriterBusy(str(error)) from error
+            self._renew(writer)
+            raise
+        except sqlite3.Error:
+            self._renew(writer)
+            raise
+        finally:
+            if not wait and self._writer is writer:
+                writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def _renew(self, writer: sqlite3.Connection) -> None:
+        self._writer = None  # a fresh connection next time (the file may have been replaced)
+        writer.close()
 
     def check_writable(self) -> None:
         with self._errors("audit log not writable"), self._connection() as connection:
@@ -180,7 +202,7 @@ class SqliteBackend:
         return self._writer
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         connection.execute(f"PRAGMA synchronous={self.synchronous}")
         connection.executescript(SCHEMA)  # cheap when present; recreates a lost file's tables

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 from msgspec import Struct
 
 from services.common.customer import ID_FIELD
-from services.predictor.audit.backend import AuditBackend, AuditStoreError
+from services.predictor.audit.backend import AuditBackend, AuditStoreError, WriterBusy
 from services.predictor.audit.record import AuditRecord, as_response, canonical_input
 from services.predictor.audit.spill import Spill
 
@@ -252,13 +252,15 @@ class AuditLog:
             return False
         if not self._loop_commit_scheduled:
             self._loop_commit_scheduled = True
-            batch.committed.get_loop().call_soon(self.flush)
+            batch.committed.get_loop().call_soon(self.flush, False)  # never waits on the loop: see flush
         return True
 
-    def flush(self) -> bool:
+    def flush(self, wait: bool = True) -> bool:
         """Write everything pending now, in one transaction, after what the spill holds (the order answered);
         while the database fails, to the spill instead. False when the database failed; records that
-        neither could take stay pending (batched) or are refused (durable: their answers never leave)."""
+        neither could take stay pending (batched) or are refused (durable: their answers never leave).
+        wait=False (a commit on the event loop): when another process holds the database's write lock, the
+        records stay pending for the writer thread, which waits for it instead of the loop."""
         with self._lock:
             batches, self._pending = self._pending, []
             self._in_flight = [*self._in_flight, *batches]
@@ -266,7 +268,13 @@ class AuditLog:
         if not batches and not self.spill.records:
             return True
         try:
-            stored = self._store([record for batch in batches for record in batch.records()])
+            stored = self._store([record for batch in batches for record in batch.records()], wait)
+        except WriterBusy:  # on the event loop, another process is committing: the writer thread waits
+            with self._lock:
+                self._pending[:0] = batches
+                self._forget_in_flight(batches)
+            self._wake.set()
+            return True
         except AuditStoreError as error:
             answered = [batch for batch in batches if batch.committed is None]
             with self._lock:
@@ -287,7 +295,7 @@ class AuditLog:
         _resolve(batches)
         return stored
 
-    def _store(self, records: list[AuditRecord]) -> bool:
+    def _store(self, records: list[AuditRecord], wait: bool = True) -> bool:
         """True: in the database, after the spill's records. False: the database failed (or is waiting to be
         retried) and the records are in the spill. Raises when the spill cannot take them."""
         if time.monotonic() >= self._retry_at:
@@ -295,7 +303,7 @@ class AuditLog:
                 if self.spill.records:
                     self.spill.drain(self.backend.insert)
                 if records:
-                    self.backend.insert(records)
+                    self.backend.insert(records, wait)
             except AuditStoreError as error:
                 self._record_failure(str(error))
                 self._retry_at = time.monotonic() + RETRY_SECONDS

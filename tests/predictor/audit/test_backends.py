@@ -94,10 +94,10 @@ def test_a_record_being_committed_is_found_meanwhile(url: str, monkeypatch: pyte
     inserting, release = threading.Event(), threading.Event()
     insert = log.backend.insert
 
-    def slow_insert(records: Sequence[AuditRecord]) -> None:
+    def slow_insert(records: Sequence[AuditRecord], wait: bool = True) -> None:
         inserting.set()
         release.wait(10)
-        insert(records)
+        insert(records, wait)
 
     monkeypatch.setattr(log.backend, "insert", slow_insert)
     log.submit(batch(["in-flight"]))
@@ -313,3 +313,20 @@ def test_the_spill_belongs_to_the_database_not_to_the_process() -> None:
     assert default_spill_dir("postgresql://u:x@other:5432/audit", var) != default_spill_dir(
         "postgresql://u:x@db.internal:5432/audit", var
     ), "two predictors on different databases never mix"
+
+
+def test_a_commit_on_the_event_loop_never_waits_for_another_process_lock(tmp_path: Path) -> None:
+    """Two workers share a SQLite log: while one holds the write lock, the other's loop hands its records to
+    its writer thread (which may wait) instead of sleeping in SQLite's busy handler."""
+    path = tmp_path / "audit.sqlite3"
+    log = audit_log(f"sqlite:///{path}", durable=True)
+    other_worker = sqlite3.connect(path, isolation_level=None)
+    other_worker.execute("BEGIN IMMEDIATE")  # the other worker is committing
+    log.submit(batch(["waits"]))
+    started = time.perf_counter()
+    assert log.flush(wait=False)
+    assert time.perf_counter() - started < 0.05, "the loop did not wait for the lock"
+    assert log.pending == 1 and log.healthy and log.get("waits") is not None
+    other_worker.execute("COMMIT")
+    assert log.flush() and log.pending == 0
+    assert log.backend.known(["waits"]) == {"waits"}
