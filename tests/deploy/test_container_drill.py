@@ -20,7 +20,7 @@ from tests.deploy.containers import DRILL_TIMEOUT, PORTS, Compose, answers_ok, m
 from tests.receivers import eventually
 from tests.support import REPO_ROOT, run_weekly_list
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker, DRILL_TIMEOUT]
+pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.drill, DRILL_TIMEOUT]
 
 INTERVAL = 3
 API_KEY = "drill-key"

@@ -19,6 +19,7 @@ from tests.tools import needs_tool
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.drill,
     needs_tool("prometheus", "prometheus-alertmanager"),
 ]
 
