@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,8 @@ class StackSettings(BaseSettings):
     mail_web_port: int = 1080
     scrape_interval: str = "15s"
     start_timeout: float = 180
+    # false: no Prometheus, no Alertmanager (no alert rule evaluated; only the watchdog pages), said at start
+    local_alerting: bool = Field(True, validation_alias=AliasChoices("CHURNGUARD_LOCAL_ALERTING", "local_alerting"))
 
 
 @dataclass
@@ -101,7 +104,7 @@ def services(s: StackSettings) -> list[Service]:
     # The tracker is checked by a real registry read (its /health answers OK whatever its database).
     targets = [f"predictor={predictor_url}/health/ready", f"tracker={tracker_url}/{CHAMPION_READ}"]
     alertmanager_url = f"http://{s.host}:{s.alertmanager_port}"
-    if shutil.which("prometheus-alertmanager"):
+    if s.local_alerting:
         listed.append(
             Service(
                 "alertmanager",
@@ -116,14 +119,13 @@ def services(s: StackSettings) -> list[Service]:
             )
         )
         targets.append(f"alertmanager={alertmanager_url}/-/ready")
-    prometheus = shutil.which("prometheus")
-    if prometheus:
+    if s.local_alerting:
         config = write_prometheus_config(s)
         listed.append(
             Service(
                 "prometheus",
                 [
-                    prometheus,
+                    "prometheus",
                     f"--config.file={config}",
                     f"--storage.tsdb.path={s.var_dir / 'prometheus' / 'data'}",
                     f"--web.listen-address={s.host}:{s.prometheus_port}",
@@ -214,7 +216,32 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float, log
     raise SystemExit(f"{url} not healthy after {timeout:.0f} s; see {log}")
 
 
+# Each binary the local alerting needs, and the Debian package that has it.
+ALERTING_PACKAGES = {"prometheus": "prometheus", "prometheus-alertmanager": "prometheus-alertmanager"}
+NO_LOCAL_ALERTING = (
+    "CHURNGUARD_LOCAL_ALERTING=false: no Prometheus and no Alertmanager run, so no alert rule is evaluated "
+    "(PredictorDown, AuditBacklog, FeatureDrift, ...); only the watchdog pages"
+)
+
+
+def missing_alerting(s: StackSettings) -> list[str]:
+    """The Debian packages of the local alerting that are not installed (none when it is switched off)."""
+    if not s.local_alerting:
+        return []
+    return [package for binary, package in ALERTING_PACKAGES.items() if shutil.which(binary) is None]
+
+
 def up(s: StackSettings) -> None:
+    """Everything, or nothing: a stack without its alerting would let every rule fire into nothing."""
+    if missing := missing_alerting(s):
+        raise SystemExit(
+            f"make up stops: not installed: {', '.join(missing)} (Debian package{'s' if len(missing) > 1 else ''}). "
+            f"Install {'them' if len(missing) > 1 else 'it'} as root (`apt-get install {' '.join(missing)}`, or "
+            "`bash scripts/system-packages.sh`), or run without local alerting on purpose: "
+            "CHURNGUARD_LOCAL_ALERTING=false make up"
+        )
+    if not s.local_alerting:
+        print(NO_LOCAL_ALERTING)
     for directory in ("run", "log"):
         (s.var_dir / directory).mkdir(parents=True, exist_ok=True)
     base_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
@@ -263,6 +290,8 @@ def status(s: StackSettings) -> None:
     for service in services(s):
         pid = running_pid(s, service.name)
         print(f"{service.name:12} {'running pid ' + str(pid) if pid else 'stopped'}")
+    if not s.local_alerting:
+        print(NO_LOCAL_ALERTING)
 
 
 ACTIONS = {"up": up, "down": down, "status": status}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from tests.support import REPO_ROOT
@@ -43,3 +46,28 @@ def test_exported_alert_settings_still_override_the_stack_defaults() -> None:
     monitor = {service.name: service for service in stack.services(stack.StackSettings())}["monitor"]
     assert monitor.environment({"ALERT_SMTP_HOST": "smtp.example.com"})["ALERT_SMTP_HOST"] == "smtp.example.com"
     assert monitor.environment({})["ALERT_SMTP_HOST"] == "127.0.0.1"
+
+
+def test_make_up_stops_naming_the_missing_package_rather_than_start_without_alerting(tmp_path: Path) -> None:
+    """Found by reading: a stack with Prometheus but no Alertmanager let every rule fire into nothing."""
+    only_prometheus = tmp_path / "bin"
+    only_prometheus.mkdir()
+    (only_prometheus / "prometheus").symlink_to(shutil.which("prometheus") or "/bin/true")
+    env = {**os.environ, "PATH": str(only_prometheus), "STACK_VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run([sys.executable, str(STACK), "up"], capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+    assert result.returncode == 1
+    assert "not installed: prometheus-alertmanager (Debian package)" in result.stderr
+    assert "CHURNGUARD_LOCAL_ALERTING=false make up" in result.stderr
+    assert not (tmp_path / "var" / "run").exists(), "nothing was started"
+
+
+def test_without_local_alerting_on_purpose_the_stack_says_no_rule_is_evaluated(tmp_path: Path) -> None:
+    stack = load_stack()
+    settings = stack.StackSettings(local_alerting=False, var_dir=tmp_path)
+    assert {service.name for service in stack.services(settings)}.isdisjoint({"prometheus", "alertmanager"})
+    assert stack.missing_alerting(settings) == []
+    env = {**os.environ, "CHURNGUARD_LOCAL_ALERTING": "false", "STACK_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, str(STACK), "status"], capture_output=True, text=True, cwd=REPO_ROOT, env=env
+    )
+    assert result.returncode == 0 and "no alert rule is evaluated" in result.stdout

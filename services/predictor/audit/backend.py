@@ -31,6 +31,9 @@ class AuditBackend(Protocol):
         """All of them in one transaction, committed before returning (ids already present are kept).
         wait=False: WriterBusy at once, rather than waiting, when the write lock is held elsewhere."""
 
+    def checkpoint(self) -> None:
+        """Housekeeping the writer thread does off the request path (SQLite: fold the WAL into the file)."""
+
     def check_writable(self) -> None:
         """A real write, now."""
 

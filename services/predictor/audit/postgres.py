@@ -103,6 +103,9 @@ class PostgresBackend:
                 self._writer = None
                 raise
 
+    def checkpoint(self) -> None:
+        """The server checkpoints on its own."""
+
     def check_writable(self) -> None:
         with self._errors("audit log not writable"), self._connect() as connection:
             connection.execute(

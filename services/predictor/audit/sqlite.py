@@ -46,6 +46,7 @@ ROW_MARKS = f"({', '.join('?' * len(COLUMN_NAMES))})"
 # sqlite3 releases the GIL at every step, and with requests waiting each release is a thread switch
 # (executemany measured 13 us of CPU a row beside a busy thread, one multi-row statement 5.5 us).
 WRITE_SLICE = 200
+CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own default: about 1,000 pages of WAL
 BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's lock (the writer thread's writes)
 
 
@@ -67,8 +68,9 @@ class SqliteBackend:
         # NORMAL (WAL): a commit is in the file before it returns, so a killed process loses nothing
         # committed; a power cut may lose the last commits. FULL: the WAL is synced at each (group) commit.
         self.synchronous = "FULL" if power_safe else "NORMAL"
-        self._writer: sqlite3.Connection | None = None
-        self._writer_inode: int | None = None
+        # Two kept write connections: one that waits for another process's lock (the writer thread's) and
+        # one that never does (the event loop's), so no commit pays to switch its busy timeout.
+        self._writers: dict[bool, tuple[sqlite3.Connection, int]] = {}
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -91,9 +93,7 @@ class SqliteBackend:
             self._lock.release()
 
     def _insert(self, records: Sequence[AuditRecord], wait: bool) -> None:
-        writer = self._current_writer()
-        if not wait:
-            writer.execute("PRAGMA busy_timeout = 0")
+        writer = self._current_writer(wait)
         try:
             per_statement = rows_per_statement(writer)
             with writer:  # one transaction, written in slices
@@ -105,17 +105,26 @@ class SqliteBackend:
         except sqlite3.OperationalError as error:
             if not wait and "locked" in str(error):  # another process is committing: let the writer wait
                 raise WriterBusy(str(error)) from error
-            self._renew(writer)
+            self._renew(wait)
             raise
         except sqlite3.Error:
-            self._renew(writer)
+            self._renew(wait)
             raise
-        finally:
-            if not wait and self._writer is writer:
-                writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
-    def _renew(self, writer: sqlite3.Connection) -> None:
-        self._writer = None  # a fresh connection next time (the file may have been replaced)
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database once it has grown (writes never do it themselves: a checkpoint
+        syncs the file, and the event loop's commits must not pay for that). Called by the writer thread."""
+        try:
+            if self.path.with_name(self.path.name + "-wal").stat().st_size < CHECKPOINT_BYTES:
+                return
+        except FileNotFoundError:
+            return
+        with self._errors("audit checkpoint failed"), self._connection() as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _renew(self, wait: bool) -> None:
+        """A fresh connection next time (the file may have been replaced)."""
+        writer, _ = self._writers.pop(wait)
         writer.close()
 
     def check_writable(self) -> None:
@@ -187,26 +196,29 @@ class SqliteBackend:
 
     def close(self) -> None:
         with self._lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+            for writer, _ in self._writers.values():
+                writer.close()
+            self._writers.clear()
 
-    def _current_writer(self) -> sqlite3.Connection:
+    def _current_writer(self, wait: bool) -> sqlite3.Connection:
         """The kept connection, unless the file was removed or replaced: then a new one (and new tables),
         never writes into a file nobody will read."""
         try:
             inode: int | None = self.path.stat().st_ino  # one system call a commit (exists() made it two)
         except FileNotFoundError:
             inode = None
-        if self._writer is None or inode != self._writer_inode:
-            if self._writer is not None:
-                self._writer.close()
-            self._writer = self._open()
-            self._writer_inode = self.path.stat().st_ino
-        return self._writer
+        kept = self._writers.get(wait)
+        if kept is not None and kept[1] == inode:
+            return kept[0]
+        if kept is not None:
+            kept[0].close()
+        writer = self._open(busy_timeout_ms=BUSY_TIMEOUT_MS if wait else 0)
+        writer.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the request path
+        self._writers[wait] = (writer, self.path.stat().st_ino)
+        return writer
 
-    def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    def _open(self, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         connection.execute(f"PRAGMA synchronous={self.synchronous}")
         connection.executescript(SCHEMA)  # cheap when present; recreates a lost file's tables

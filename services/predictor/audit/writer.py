@@ -379,11 +379,19 @@ class AuditLog:
             self._wake.clear()
             try:
                 self.flush()  # a failing database is retried every RETRY_SECONDS, not at every flush
+                if self.healthy:
+                    self._checkpoint()
                 self._maybe_purge()
             except Exception:  # noqa: BLE001 - the writer must outlive any bug: records wait, readiness tells
                 log.exception("audit writer error")
                 self._record_failure("audit writer error (see the log)")
                 self._stopping.wait(self.flush_seconds)
+
+    def _checkpoint(self) -> None:
+        try:
+            self.backend.checkpoint()
+        except AuditStoreError as error:  # the next one retries; writes go on into the WAL meanwhile
+            log.warning("audit checkpoint failed", extra={"error": str(error)})
 
     def _maybe_purge(self) -> None:
         if time.monotonic() < self._next_purge:

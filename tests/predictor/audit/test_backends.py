@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from services.predictor.audit import sqlite as sqlite_backend
 from services.predictor.audit import writer
 from services.predictor.audit.backend import AuditStoreError, default_spill_dir, open_backend, redact
 from services.predictor.audit.record import NOT_REPLAYABLE, AuditRecord
@@ -184,7 +185,7 @@ def test_a_batch_waits_while_the_file_is_unusable_is_found_meanwhile_and_written
 
 def test_sqlite_writes_many_records_a_statement_within_the_librarys_bound_and_once_each(tmp_path: Path) -> None:
     log = audit_log(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
-    writer = log.backend._current_writer()  # type: ignore[attr-defined]
+    writer = log.backend._current_writer(True)  # type: ignore[attr-defined]
     writer.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * len(AuditRecord._fields))  # an old SQLite: 3 rows
     ids = [f"id-{n:02d}" for n in range(10)]
     log.submit(batch(ids[:4]))
@@ -330,3 +331,22 @@ def test_a_commit_on_the_event_loop_never_waits_for_another_process_lock(tmp_pat
     other_worker.execute("COMMIT")
     assert log.flush() and log.pending == 0
     assert log.backend.known(["waits"]) == {"waits"}
+
+
+def test_commits_leave_the_wal_to_the_writer_threads_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint syncs the file: no commit (on the event loop) runs one; the writer thread's does."""
+    path = tmp_path / "audit.sqlite3"
+    log = audit_log(f"sqlite:///{path}", durable=True)
+    for n in range(300):
+        log.submit(batch([f"r{n}-{i}" for i in range(5)]))
+        log.flush(wait=False)
+    wal = path.with_name(path.name + "-wal")
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("SELECT count(*) FROM predictions").fetchone() == (1500,)
+    before = path.stat().st_size
+    assert wal.stat().st_size > before, "1,500 records wait in the WAL: no commit checkpointed"
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_BYTES", 0)
+    log.backend.checkpoint()
+    assert path.stat().st_size > before + 500_000, "the writer thread's checkpoint folded the WAL into the file"
