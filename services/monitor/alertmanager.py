@@ -75,7 +75,7 @@ def render_config(settings: AlertChannelSettings, group_wait_seconds: int = 10) 
         "group_by": ["alertname", "instance", "channel"],
         "group_wait": f"{group_wait_seconds}s",
         "group_interval": "1m",
-        "repeat_interval": f"{int(settings.alert_repeat_minutes)}m",
+        "repeat_interval": f"{round(settings.alert_repeat_minutes * 60)}s",  # 0.5 minutes is 30s, never 0m
         "routes": [
             {
                 # The watchdog already sent DOWN and will send RECOVERED for these: no second page.

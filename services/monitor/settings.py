@@ -67,6 +67,11 @@ class AlertChannelSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _coherent_channels(self) -> AlertChannelSettings:
+        if round(self.alert_repeat_minutes * 60) < 1:  # Alertmanager's repeat_interval would be 0: no reminder
+            raise ValueError(
+                f"ALERT_REPEAT_MINUTES={self.alert_repeat_minutes:g} is under a second: Alertmanager's "
+                "repeat_interval cannot take it (it would read 0s); use 1 or more"
+            )
         if self.alert_slack_webhook_url is not None:
             problem = url_problem(self.alert_slack_webhook_url.get_secret_value())
             if problem:  # the URL is a secret: name the setting and the problem, never the value

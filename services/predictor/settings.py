@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.paths import VAR_DIR
@@ -94,6 +94,15 @@ class PredictorSettings(BaseSettings):
         if self.audit_url:
             return self.audit_url
         return f"sqlite:///{self.audit_db or VAR_DIR / 'predictor' / 'audit.sqlite3'}"
+
+    @model_validator(mode="after")
+    def _no_check_switched_off(self) -> PredictorSettings:
+        if self.drift_window < self.drift_min_records:
+            raise ValueError(
+                f"PREDICTOR_DRIFT_WINDOW={self.drift_window} is below PREDICTOR_DRIFT_MIN_RECORDS="
+                f"{self.drift_min_records}: drift would be null for ever; raise the window or lower the minimum"
+            )
+        return self
 
     @property
     def audit_spill_location(self) -> Path:

@@ -64,7 +64,7 @@ def test_the_config_takes_its_values_from_the_settings() -> None:
     assert config["global"]["smtp_smarthost"] == "smtp.example.com:587"
     assert config["global"]["smtp_require_tls"] is True
     assert config["receivers"][0]["email_configs"][0]["to"] == "oncall@example.com"
-    assert config["route"]["group_wait"] == "3s" and config["route"]["repeat_interval"] == "60m"
+    assert config["route"]["group_wait"] == "3s" and config["route"]["repeat_interval"] == "3600s"
 
 
 @pytest.fixture
@@ -152,3 +152,16 @@ def test_the_documented_amtool_silence_keeps_planned_work_from_paging(
     assert expire.returncode == 0, expire.stderr
     fire(alertmanager, "MonitorStuck")  # same instance, so the silence would match it: pages once it expired
     eventually(lambda: mailbox.subjects() == ["[churnguard] FIRING MonitorStuck"], 30)
+
+
+@needs_tool("amtool")
+def test_a_repeat_interval_under_a_minute_is_rendered_exactly_and_under_a_second_refused(tmp_path: Path) -> None:
+    """Found by reading: 0.5 minutes rendered `repeat_interval: 0m`, a reminder setting silently switched off."""
+    half = AlertChannelSettings(alert_repeat_minutes=0.5, alert_smtp_host="127.0.0.1", alert_email_to=["a@example.com"])
+    config = render_config(half)
+    assert config["route"]["repeat_interval"] == "30s"  # type: ignore[index]
+    assert amtool_check(config, tmp_path).returncode == 0
+    with pytest.raises(
+        ValueError, match="ALERT_REPEAT_MINUTES=0.001 is under a second: Alertmanager's repeat_interval"
+    ):
+        AlertChannelSettings(alert_repeat_minutes=0.001)

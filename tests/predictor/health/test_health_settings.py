@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
 
 from services.common.model_metadata import NumericProfile, TrainingProfile
 from services.predictor.health.drift import drift_report
 from services.predictor.health.performance import performance_report
+from services.predictor.settings import PredictorSettings
+from tests.support import REPO_ROOT, free_port
 
 TRAINING = {"test_roc_auc": 0.84, "test_precision_at_top": 0.70}
 
@@ -41,3 +50,19 @@ def test_the_drift_window_and_minimum_are_the_ones_configured() -> None:
     report = drift_report(profile, "3", recent, 40, 30).as_dict()
     assert (report["window"], report["min_records"], report["records"]) == (40, 30, 30)
     assert report["features"]["tenure"] > 0.2
+
+
+def test_a_drift_window_below_its_minimum_is_refused_at_start_naming_both(tmp_path: Path) -> None:
+    """Found by reading: such a pair was accepted, and drift was then null for ever."""
+    with pytest.raises(ValidationError, match="PREDICTOR_DRIFT_WINDOW=100 is below PREDICTOR_DRIFT_MIN_RECORDS=500"):
+        PredictorSettings(drift_window=100, drift_min_records=500)
+    env = {**os.environ, "PREDICTOR_DRIFT_WINDOW": "100", "PREDICTOR_DRIFT_MIN_RECORDS": "500"}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "serve", "--port", str(free_port())],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "PREDICTOR_DRIFT_MIN_RECORDS=500" in result.stdout + result.stderr
