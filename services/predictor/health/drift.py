@@ -32,12 +32,18 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
     return total
 
 
+def missing_profile(profile: NumericProfile) -> bool:
+    """Saved before drift bins (no edges) or before their shares were kept: nothing to compare with. Never
+    assume equal shares: SeniorCitizen's 84/16 split would read as a PSI of about 3.3, for ever."""
+    return not profile.bin_edges or len(profile.bin_fractions) != len(profile.bin_edges) + 1
+
+
 def numeric_psi(profile: NumericProfile, values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    if not present:
+    if not present or missing_profile(profile):
         return None
     bins = len(profile.bin_edges) + 1
-    expected = profile.bin_fractions or [1 / bins] * bins  # models trained before fractions were kept
+    expected = profile.bin_fractions
     counts = [0] * bins
     for value in present:
         counts[bisect.bisect_right(profile.bin_edges, value)] += 1
@@ -45,7 +51,7 @@ def numeric_psi(profile: NumericProfile, values: Sequence[float | None]) -> floa
 
 
 def categorical_psi(frequencies: dict[str, float], values: Sequence[Any]) -> float | None:
-    if not values:
+    if not values or not frequencies:
         return None
     seen = Counter(str(v) if str(v) in frequencies else UNSEEN for v in values)
     categories = [*frequencies, UNSEEN]
@@ -62,6 +68,7 @@ class DriftReport:
     computed_at: datetime
     features: dict[str, float | None]
     score: float | None
+    reasons: dict[str, str]  # feature (or "score") -> why it is null although the window is full
 
     def as_dict(self) -> dict[str, Any]:
         enough = self.records >= self.min_records
@@ -74,6 +81,7 @@ class DriftReport:
             "status": "ok" if enough else f"not enough records yet ({self.records} of {self.min_records})",
             "features": {name: _rounded(value) for name, value in self.features.items()},
             "score": _rounded(self.score),
+            "reasons": self.reasons,
         }
 
 
@@ -91,7 +99,18 @@ def drift_report(
     score = None
     if enough and profile.score is not None:
         score = numeric_psi(profile.score, [probability for _, probability in recent])
-    return DriftReport(version, len(records), window, min_records, datetime.now(UTC), features, score)
+    reasons = {
+        name: f"this model version carries no drift profile for {name}: retrain it"
+        for name in [*_unprofiled(profile), *([] if profile.score is not None else ["score"])]
+    }
+    return DriftReport(version, len(records), window, min_records, datetime.now(UTC), features, score, reasons)
+
+
+def _unprofiled(profile: TrainingProfile) -> list[str]:
+    numeric = [name for name, numbers in profile.numeric.items() if missing_profile(numbers)]
+    categorical = [name for name, frequencies in profile.categorical.items() if not frequencies]
+    score = ["score"] if profile.score is not None and missing_profile(profile.score) else []
+    return [*numeric, *categorical, *score]
 
 
 def _rounded(value: float | None) -> float | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.model_metadata import NumericProfile
-from services.predictor.health.drift import categorical_psi, numeric_psi, psi
+from services.common.model_metadata import NumericProfile, TrainingProfile
+from services.predictor.health.drift import categorical_psi, drift_report, numeric_psi, psi
 from tests.predictor.conftest import AppFactory, record
 from tests.support import shifted_week, valid_customers
 
@@ -73,3 +74,39 @@ def test_replicas_sharing_the_log_report_the_same_window(
     one, other = first.get("/model/drift").json(), second.get("/model/drift").json()
     assert one["records"] == other["records"] == 700
     assert one["features"] == other["features"] and one["score"] == other["score"]
+
+
+# Training profiles as models saved by earlier releases parse them (their metadata JSON, as written then).
+BEFORE_DRIFT_BINS = {"rows": 5000, "numeric": {"tenure": {"min": 0, "max": 72}, "SeniorCitizen": {"min": 0, "max": 1}}}
+BINS_WITHOUT_SHARES = {
+    "rows": 5000,
+    "numeric": {
+        "tenure": {"min": 0, "max": 72, "bin_edges": [6.0, 20.0, 40.0, 60.0]},
+        "SeniorCitizen": {"min": 0, "max": 1, "bin_edges": [1.0]},
+    },
+    "score": {"min": 0.0, "max": 1.0, "bin_edges": [0.2, 0.5]},
+}
+
+
+@pytest.mark.parametrize("layout", [BEFORE_DRIFT_BINS, BINS_WITHOUT_SHARES], ids=["before-bins", "bins-no-shares"])
+def test_a_model_without_a_drift_profile_reports_null_with_a_reason_never_a_number(layout: dict[str, Any]) -> None:
+    """Found by reading: such models reported PSI 0.0 (no bins) or assumed equal shares, so SeniorCitizen at
+    its own 84/16 training split read about 3.3: a permanent false FeatureDrift."""
+    profile = TrainingProfile.model_validate(layout)
+    seniors_as_in_training = [(json.dumps({"tenure": 30, "SeniorCitizen": int(i % 100 < 16)}), 0.3) for i in range(600)]
+    report = drift_report(profile, "1", seniors_as_in_training, 5000, 500).as_dict()
+    assert report["features"] == {"tenure": None, "SeniorCitizen": None}
+    assert (
+        report["reasons"]["SeniorCitizen"]
+        == "this model version carries no drift profile for SeniorCitizen: retrain it"
+    )
+    assert report["score"] is None and "score" in report["reasons"]
+
+
+def test_a_model_with_its_drift_profile_reports_numbers_and_no_reason() -> None:
+    profile = TrainingProfile(
+        rows=100, numeric={"SeniorCitizen": NumericProfile(min=0, max=1, bin_edges=[1.0], bin_fractions=[0.84, 0.16])}
+    )
+    as_in_training = [(json.dumps({"SeniorCitizen": int(i % 100 < 16)}), 0.3) for i in range(600)]
+    report = drift_report(profile, "1", as_in_training, 5000, 500).as_dict()
+    assert report["features"]["SeniorCitizen"] < 0.01 and "SeniorCitizen" not in report["reasons"]
