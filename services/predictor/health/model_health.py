@@ -14,6 +14,7 @@ from services.predictor.audit.backend import AuditStoreError
 from services.predictor.audit.writer import AuditLog
 from services.predictor.health.drift import drift_report
 from services.predictor.health.performance import performance_report
+from services.predictor.model.registry_lookup import RegistryError, version_training_metrics
 from services.predictor.model.store import ModelStore
 from services.predictor.settings import PredictorSettings
 from services.predictor.telemetry.metrics import PredictorMetrics
@@ -26,6 +27,7 @@ class ModelHealth:
         self.store, self.audit, self.metrics, self.settings = store, audit, metrics, settings
         self._cache: dict[str, tuple[float, str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._training: dict[str, dict[str, float]] = {}  # version -> its training run's metrics
 
     def drift(self) -> dict[str, Any] | None:
         """None when no model is served; AuditStoreError when the log cannot be read."""
@@ -76,9 +78,23 @@ class ModelHealth:
             model.bundle.metadata.training_metrics,
             self.settings.performance_margin,
             self.settings.performance_min_outcomes,
+            self._training_of,
         )
         self.metrics.show_performance(report)
         return report
+
+    def _training_of(self, version: str) -> dict[str, float] | None:
+        """Another version's own training figures, from its run in the registry; kept once read (a run's
+        metrics never change). None while the registry cannot say."""
+        if version not in self._training:
+            s = self.settings
+            try:
+                self._training[version] = version_training_metrics(
+                    s.mlflow_tracking_uri, self.store.name, version, s.tracker_timeout_seconds
+                )
+            except RegistryError:
+                return None
+        return self._training[version]
 
     def forget(self, name: str) -> None:
         """New outcomes: the next read recomputes."""

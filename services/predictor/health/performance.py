@@ -9,7 +9,7 @@ outcomes and for the customers not contacted (contacted false or not given): the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,16 +49,24 @@ def performance_report(
     training_metrics: dict[str, float],
     margin: float,
     min_outcomes: int,
+    other_training: Callable[[str], dict[str, float] | None] = lambda _: None,
 ) -> dict[str, Any]:
+    """`training_metrics`: the serving version's; `other_training(version)`: any other version's own (None
+    when they cannot be read now: that version's training block is then null)."""
     versions: dict[str, list[Outcome]] = {}
     for row in rows:
         versions.setdefault(row[0], []).append(row)
     report: dict[str, Any] = {"serving_version": serving_version, "margin": margin, "min_outcomes": min_outcomes}
+
+    def training_of(version: str) -> dict[str, float | None] | None:
+        metrics = training_metrics if version == serving_version else other_training(version)
+        return None if metrics is None else _training(metrics)
+
     report["versions"] = {
         version: {
             "all": realized(group),
             "not_contacted": realized([row for row in group if not row[4]]),
-            "training": _training(training_metrics) if version == serving_version else None,
+            "training": training_of(version),
         }
         for version, group in sorted(versions.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0)
     }

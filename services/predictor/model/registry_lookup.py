@@ -88,3 +88,20 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def version_training_metrics(tracking_uri: str, name: str, version: str, timeout: float) -> dict[str, float]:
+    """The training run's metrics of one registered version (immutable: callers may keep them)."""
+    base = f"{tracking_uri.rstrip('/')}/api/2.0/mlflow"
+    try:
+        found = httpx.get(f"{base}/model-versions/get", params={"name": name, "version": version}, timeout=timeout)
+        run_id = (_json(found).get("model_version") or {}).get("run_id")
+        if found.status_code != 200 or not run_id:
+            raise RegistryError(f"{name} version {version}: HTTP {found.status_code}, no run")
+        run = httpx.get(f"{base}/runs/get", params={"run_id": run_id}, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise RegistryError(f"{type(error).__name__}: {error or 'no answer'} ({tracking_uri})") from error
+    if run.status_code != 200:
+        raise RegistryError(f"run {run_id} of {name} version {version}: HTTP {run.status_code}")
+    metrics = ((_json(run).get("run") or {}).get("data") or {}).get("metrics") or []
+    return {str(metric["key"]): float(metric["value"]) for metric in metrics}

@@ -12,9 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
-from services.tracker.experiment import ExperimentOutcome
+from services.predictor.audit.backend import open_backend
+from services.predictor.audit.record import AuditRecord
+from services.tracker.config import load_config
+from services.tracker.experiment import ExperimentOutcome, run_experiment
 from services.tracker.gate import TEST_CUSTOMERS_ARTIFACT
-from tests.conftest import Tracker
+from services.tracker.settings import TrackerSettings
+from tests.conftest import BASELINE, Tracker
 from tests.predictor.conftest import AppFactory, record
 
 pytestmark = pytest.mark.slow
@@ -98,3 +102,51 @@ def test_unknown_ids_and_bad_bodies_are_a_422_naming_them(start_app: AppFactory)
 def score_with(client: TestClient, headers: dict[str, str]) -> list[str]:
     answer = client.post("/predict/batch", json={"customers": [record()]}, headers=headers)
     return [p["prediction_id"] for p in answer.json()["predictions"]]
+
+
+def test_each_version_carries_its_own_training_figures(
+    start_app: AppFactory,
+    tracker: Tracker,
+    champion: ExperimentOutcome,
+    tracker_settings: TrackerSettings,
+    tmp_path: Path,
+) -> None:
+    """Found by reading: only the served version had training figures; the others' were null."""
+    other = run_experiment(load_config(BASELINE, ["model.params.C=0.3"]), tracker_settings)  # registered, not served
+    client = start_app(**HEALTH)
+    customers, labels = logged_test_split(tracker, champion)
+    served = score(client, customers[:20])
+    # Records of the other version, as a replica serving it would have written them to the shared log.
+    backend = open_backend(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    backend.insert(
+        [
+            AuditRecord(
+                f"other-{n}",
+                "2026-12-01T00:00:00.000000+00:00",
+                f"C-{n}",
+                champion.model_name,
+                other.version,
+                other.run_id,
+                "0" * 64,
+                0.1 * (n % 10),
+                n % 10 >= 5,
+                None,
+                0.5,
+                None,
+                None,
+                None,
+            )
+            for n in range(20)
+        ]
+    )
+    outcomes = [
+        {"prediction_id": i, "churned": bool(y), "contacted": False} for i, y in zip(served, labels, strict=False)
+    ]
+    outcomes += [{"prediction_id": f"other-{n}", "churned": n % 3 == 0, "contacted": False} for n in range(20)]
+    assert client.post("/outcomes", json={"outcomes": outcomes}).json() == {"recorded": 40}
+    versions = client.get("/model/performance").json()["versions"]
+    assert versions[champion.version]["training"]["roc_auc"] == pytest.approx(
+        champion.metrics["test_roc_auc"], abs=1e-12
+    )
+    assert versions[other.version]["training"]["roc_auc"] == pytest.approx(other.metrics["test_roc_auc"], abs=1e-12)
+    assert other.metrics["test_roc_auc"] != champion.metrics["test_roc_auc"]
