@@ -1,10 +1,10 @@
 """`churnguard alertmanager`: Debian's Alertmanager, configured from the same ALERT_* settings as the watchdog.
 
 Alertmanager does not expand variables, so its configuration is rendered at start into its data
-directory (it holds secrets: never into the repository). Routing: what the watchdog already pages for
-(a predictor outage: PredictorDown, PredictorNotReady) goes to no one, so one outage is one page per
-channel; what only Prometheus knows (the watchdog down or stuck, errors, latency, model mismatch,
-a failing channel) reaches email and Slack.
+directory (it holds secrets: never into the repository). Routing: every rule reaches email and Slack,
+PredictorDown and PredictorNotReady included (a dead replica behind a load balancer is paged by them,
+naming it), except while the watchdog pages the predictor service's outage itself: then its
+WatchdogPagesPredictor (routed to no one) inhibits them, so one outage is one page per channel.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from pydantic import Field, ValidationError
 from services.common.paths import VAR_DIR
 from services.monitor.settings import NO_CHANNEL, AlertChannelSettings
 
-# Prometheus rules whose outage the watchdog announces itself (one DOWN, one RECOVERED per channel).
+# Prometheus rules for an outage the watchdog may be announcing itself (one DOWN, one RECOVERED per channel):
+# silenced while INHIBITOR, the rule that mirrors the watchdog's DOWN, is firing; paged otherwise.
 PAGED_BY_THE_WATCHDOG = ("PredictorDown", "PredictorNotReady")
+INHIBITOR = "WatchdogPagesPredictor"
 SLACK_TEXT = (
     '{{ range .Alerts }}[churnguard] {{ if eq .Status "firing" }}FIRING{{ else }}RESOLVED{{ end }} '
     "{{ .Labels.alertname }}: {{ .Annotations.summary }}\n{{ .Annotations.runbook }}\n{{ end }}"
@@ -76,15 +78,16 @@ def render_config(settings: AlertChannelSettings, group_wait_seconds: int = 10) 
         "group_wait": f"{group_wait_seconds}s",
         "group_interval": "1m",
         "repeat_interval": f"{round(settings.alert_repeat_minutes * 60)}s",  # 0.5 minutes is 30s, never 0m
-        "routes": [
-            {
-                # The watchdog already sent DOWN and will send RECOVERED for these: no second page.
-                "matchers": [f'alertname=~"{"|".join(PAGED_BY_THE_WATCHDOG)}"'],
-                "receiver": "paged-by-the-watchdog",
-            }
-        ],
+        "routes": [{"matchers": [f'alertname="{INHIBITOR}"'], "receiver": "inhibition-only"}],
     }
-    config["receivers"] = [receiver, {"name": "paged-by-the-watchdog"}]
+    config["receivers"] = [receiver, {"name": "inhibition-only"}]
+    config["inhibit_rules"] = [
+        {
+            # The watchdog already sent DOWN and will send RECOVERED for the service: no second page.
+            "source_matchers": [f'alertname="{INHIBITOR}"'],
+            "target_matchers": [f'alertname=~"{"|".join(PAGED_BY_THE_WATCHDOG)}"'],
+        }
+    ]
     return config
 
 
