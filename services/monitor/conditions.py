@@ -1,5 +1,7 @@
 """Gatus-style conditions on a probe's answer: `[STATUS] == 200`, `[BODY].registry.matches == true`,
-`[RESPONSE_TIME] < 500` (milliseconds). Pure: parsed once at start, judged on each answer.
+`[RESPONSE_TIME] < 500` (milliseconds), `[STATUS] == any(200, 429)`, `[BODY].name == pat(bob*)`. Pure:
+parsed once at start, judged on each answer. A value that looks like a function this module does not
+know is refused at start, never compared as its literal text.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 _SYNTAX = re.compile(
@@ -23,6 +26,25 @@ _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _MISSING = object()
+_PLACEHOLDER = re.compile(r"^\[[A-Z_]+\]")
+_FUNCTION = re.compile(r"^(?P<name>[A-Za-z_]\w*)\((?P<argument>.*)\)$")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """`pat(...)`: Gatus's glob (`*` any run, `?` one character, `[...]` a class), on the value's text."""
+
+    glob: str
+
+    def matches(self, text: str) -> bool:
+        return self.glob == "*" or fnmatchcase(text.replace("/", ""), self.glob.replace("/", ""))
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """`any(a, b, ...)`: the value's text is one of these (each trimmed), as Gatus compares them."""
+
+    options: tuple[str, ...]
 
 
 class ConditionError(ValueError):
@@ -58,7 +80,7 @@ class Condition:
         path = tuple(key if key else int(index) for key, index in _STEP.findall(match["path"]))
         if path and subject != "BODY":
             raise ConditionError(f"condition {text!r}: only [BODY] takes a path")
-        expected = _literal(match["expected"])
+        expected = _value(text, op, match["expected"].strip())
         if op in _ORDERING and not _is_number(expected):
             raise ConditionError(f"condition {text!r}: {op} needs a number")
         return cls(text.strip(), subject, path, op, expected)
@@ -84,12 +106,38 @@ class Condition:
     def _holds(self, actual: Any) -> bool:
         if self.op in _ORDERING:
             return _is_number(actual) and _ORDERING[self.op](actual, self.expected)
-        equal = _equal(actual, self.expected)
+        if isinstance(self.expected, Pattern):
+            equal = self.expected.matches(_text(actual))
+        elif isinstance(self.expected, AnyOf):
+            equal = _text(actual) in self.expected.options
+        else:
+            equal = _equal(actual, self.expected)
         return equal if self.op == "==" else not equal
 
 
 def failures(conditions: tuple[Condition, ...], answer: Answer) -> list[Condition]:
     return [condition for condition in conditions if condition.failure(answer) is not None]
+
+
+def _value(condition: str, op: str, text: str) -> Any:
+    """The right-hand side: pat() or any() (with == or != only), else a literal. Anything else that looks
+    like a function or a placeholder stops the watchdog at start: it must never be compared as text."""
+    function = _FUNCTION.match(text)
+    if function is not None:
+        name, argument = function["name"], function["argument"]
+        if name not in ("pat", "any"):
+            raise ConditionError(f"condition {condition!r}: {name}() is not understood (known: pat(), any())")
+        if op not in ("==", "!="):
+            raise ConditionError(f"condition {condition!r}: {name}() takes == or !=, not {op}")
+        return Pattern(argument) if name == "pat" else AnyOf(tuple(option.strip() for option in argument.split(",")))
+    if _PLACEHOLDER.match(text):
+        raise ConditionError(f"condition {condition!r}: a placeholder on the right ({text}) is not understood")
+    return _literal(text)
+
+
+def _text(value: Any) -> str:
+    """A found value as Gatus reads it: strings as they are, everything else as its JSON text."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _literal(text: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from services.monitor.conditions import Answer, Condition, ConditionError
@@ -47,4 +49,48 @@ def test_a_number_does_not_equal_a_boolean() -> None:
 )
 def test_unreadable_conditions_are_refused_at_parse_time(text: str) -> None:
     with pytest.raises(ConditionError):
+        Condition.parse(text)
+
+
+JOHN = {"name": "john.doe"}
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "holds"),
+    [  # verdicts of Gatus's own condition tests (config/endpoint/condition_test.go) that apply here
+        ("[BODY].name == pat(john*)", Answer(200, JOHN, 1), True),
+        ("[BODY].name == pat(bob*)", Answer(200, JOHN, 1), False),
+        ("[BODY].name != pat(bob*)", Answer(200, JOHN, 1), True),
+        ("[BODY].name != pat(john*)", Answer(200, JOHN, 1), False),
+        ("[BODY].data == pat(*Whatever*)", Answer(200, {"data": ["hello", "world", "Whatever"]}, 1), True),
+        ("[STATUS] == pat(4*)", Answer(404, None, 1), True),
+        ("[STATUS] == pat(4*)", Answer(200, None, 1), False),
+        ("[BODY].name == any(john.doe, jane.doe)", Answer(200, JOHN, 1), True),
+        ("[BODY].name == any(john.doe, jane.doe)", Answer(200, {"name": "jane.doe"}, 1), True),
+        ("[BODY].name == any(john.doe, jane.doe)", Answer(200, {"name": "bob"}, 1), False),
+        ("[STATUS] == any(200, 429)", Answer(200, None, 1), True),
+        ("[STATUS] == any(200, 429)", Answer(429, None, 1), True),
+        ("[STATUS] == any(200, 429)", Answer(404, None, 1), False),
+        ("[STATUS] != any(200, 429)", Answer(404, None, 1), True),
+    ],
+)
+def test_pat_and_any_are_understood_as_gatus_does(text: str, answer: Answer, holds: bool) -> None:
+    """Found by judging Gatus's scenarios: pat() and any() were compared as their literal text, so
+    `[STATUS] == any(200, 429)` was DOWN on a 429 and `[BODY].name != pat(bob*)` UP whatever the body."""
+    assert (Condition.parse(text).failure(answer) is None) is holds
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[BODY].name == glob(john*)", "glob() is not understood"),
+        ("[STATUS] == len(3)", "len() is not understood"),
+        ("[RESPONSE_TIME] < any(1, 2)", "any() takes == or !=, not <"),
+        ("[BODY].a != [BODY].b", "a placeholder on the right ([BODY].b) is not understood"),
+    ],
+)
+def test_anything_that_looks_like_a_function_or_a_placeholder_is_refused_never_read_as_text(
+    text: str, named: str
+) -> None:
+    with pytest.raises(ConditionError, match=re.escape(named)):
         Condition.parse(text)
