@@ -101,7 +101,10 @@ class SqliteBackend:
                     if start:  # hand the GIL to requests between slices; never after the last (80 us here)
                         time.sleep(0)
                     rows = records[start : start + per_statement]
-                    writer.execute(insert_statement(len(rows)), list(chain.from_iterable(rows)))
+                    if len(rows) == per_statement:  # a full slice: one statement for all its rows
+                        writer.execute(insert_statement(len(rows)), list(chain.from_iterable(rows)))
+                    else:  # the rest row by row: one statement of each size would be cached (~60 MB seen)
+                        writer.executemany(insert_statement(1), rows)
         except sqlite3.OperationalError as error:
             if not wait and "locked" in str(error):  # another process is committing: let the writer wait
                 raise WriterBusy(str(error)) from error
