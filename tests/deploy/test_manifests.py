@@ -99,6 +99,7 @@ promtool = needs_tool("promtool")
 
 
 @promtool
+@pytest.mark.second_lane
 def test_prometheus_rules_pass_their_unit_tests() -> None:
     result = subprocess.run(
         ["promtool", "test", "rules", "tests/churnguard_test.yml"], cwd=PROMETHEUS, capture_output=True, text=True
@@ -107,6 +108,7 @@ def test_prometheus_rules_pass_their_unit_tests() -> None:
 
 
 @promtool
+@pytest.mark.second_lane
 @pytest.mark.parametrize(
     ("expression", "weakened", "alert"),
     [

@@ -21,7 +21,7 @@ from tests.conftest import BASELINE, new_predictor_process
 from tests.postgres import Postgres
 from tests.support import REPO_ROOT, free_port, start_cli, stop, wait_for_http
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.second_lane]  # beside the rest in make test
 
 
 def churnguard(*args: str) -> subprocess.CompletedProcess[str]:
