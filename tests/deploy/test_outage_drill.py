@@ -107,7 +107,7 @@ def test_outage_is_noticed_alerted_and_recovery_announced(
     os.kill(stack.pid("predictor"), signal.SIGKILL)
     eventually(lambda: any("DOWN predictor" in s for s in mailbox.subjects()), INTERVAL + 15)
     email_after = time.monotonic() - killed_at
-    eventually(lambda: any("DOWN predictor" in t for t in webhook.texts()), 5)
+    eventually(lambda: any("DOWN predictor" in t for t in webhook.texts()), INTERVAL + 15)  # the same bound
     slack_after = time.monotonic() - killed_at
     assert [s for s in mailbox.subjects() if "predictor" in s] == ["[churnguard] DOWN predictor: connection refused"]
     failed = weekly_list(stack, tmp_path / "during.csv")
@@ -137,7 +137,7 @@ def test_outage_is_noticed_alerted_and_recovery_announced(
 
     stack.run("up")  # starts only what is not running: the predictor
     eventually(lambda: any("RECOVERED predictor" in s for s in mailbox.subjects()), 30)
-    eventually(lambda: any("RECOVERED predictor" in t for t in webhook.texts()), 10)
+    eventually(lambda: any("RECOVERED predictor" in t for t in webhook.texts()), 20)
     assert weekly_list(stack, tmp_path / "after.csv").returncode == 0
     print(f"\ndrill: DOWN email {email_after:.1f} s, Slack {slack_after:.1f} s after the kill (interval {INTERVAL} s)")
     (REPO_ROOT / "var").mkdir(exist_ok=True)
@@ -155,7 +155,7 @@ def test_a_dead_watchdog_is_announced_by_prometheus_through_alertmanager(
     killed_at = time.monotonic()
     os.kill(stack.pid("monitor"), signal.SIGKILL)
     eventually(lambda: "[churnguard] FIRING MonitorDown" in mailbox.subjects(), 180)
-    eventually(lambda: "[churnguard] FIRING MonitorDown" in webhook.texts(), 10)
+    eventually(lambda: "[churnguard] FIRING MonitorDown" in webhook.texts(), 20)
     print(f"\ndrill: MonitorDown by email {time.monotonic() - killed_at:.0f} s after the watchdog was killed")
     [post] = [p for p in webhook.posts if "MonitorDown" in str(p)]
     assert "First: restart the watchdog" in str(post)  # the runbook line travels with the page
