@@ -131,6 +131,8 @@ def test_prometheus_rules_pass_their_unit_tests() -> None:
             "FeatureDrift",
         ),
         ("< 0.2)", "< 0.1)", "AuditDiskFilling"),
+        # Without the 3-minute memory, PredictorDown would page a second time as an outage recovers.
+        ('target="predictor"}[3m])) == 0', 'target="predictor"}[1m])) == 0', "WatchdogPagesPredictor"),
         (
             "churnguard_audit_oldest_pending_seconds) >= 120",
             "churnguard_audit_oldest_pending_seconds) >= 1200",
