@@ -158,9 +158,16 @@ def _bootstrap(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from services.common.settings_errors import settings_problems
     from services.predictor.server import run_server
 
-    run_server(args.host, args.port, args.workers)
+    try:
+        run_server(args.host, args.port, args.workers)
+    except ValidationError as error:  # the settings, read before anything starts
+        print(f"serve: invalid settings: {settings_problems(error, 'PREDICTOR_')}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

@@ -193,5 +193,6 @@ def serve_http(host: str, port: int, api: MonitorApi) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="monitor-http", daemon=True).start()
+    # a short poll: SIGTERM waits for the serving loop to notice shutdown(), and a stop should take well under 1 s
+    threading.Thread(target=server.serve_forever, args=(0.05,), name="monitor-http", daemon=True).start()
     return server

@@ -7,6 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
+from services.common.settings_errors import settings_problems
 from services.monitor.notifiers import configured_notifiers
 from services.monitor.settings import MonitorSettings
 from services.monitor.targets import TargetsFileError, configured_targets
@@ -20,8 +21,7 @@ def load_settings() -> MonitorSettings | None:
         settings = MonitorSettings()
         configured_targets(settings)
     except ValidationError as error:
-        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        print(f"monitor: invalid settings: {problems}", file=sys.stderr)
+        print(f"monitor: invalid settings: {settings_problems(error)}", file=sys.stderr)
         return None
     except TargetsFileError as error:
         print(f"monitor: invalid settings: {error}", file=sys.stderr)

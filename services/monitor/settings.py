@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.common.logs import LogLevel
 from services.common.paths import VAR_DIR
 from services.monitor.push import PushCheck
 
@@ -153,7 +154,7 @@ class MonitorSettings(AlertChannelSettings):
     monitor_allow_no_channels: bool = Field(
         False, description="start even with no alert channel (a watchdog that can tell no one)"
     )
-    monitor_log_level: str = "INFO"
+    monitor_log_level: LogLevel = "INFO"
 
     _targets = field_validator("monitor_targets", "monitor_push_checks", mode="before")(_comma_list)
     _optional = field_validator(

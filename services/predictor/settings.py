@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.common.logs import LogLevel
 from services.common.paths import VAR_DIR
 from services.predictor.audit.backend import default_spill_dir
 
@@ -86,7 +87,7 @@ class PredictorSettings(BaseSettings):
     prometheus_multiproc_dir: Path | None = Field(
         None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
     )
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
 
     @property
     def audit_location(self) -> str:

@@ -42,6 +42,10 @@ pytestmark = pytest.mark.slow
             {"MONITOR_HEARTBEAT_URL": "http://\x7fping", "ALERT_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/x"},
             "MONITOR_HEARTBEAT_URL contains a control character",
         ),
+        (
+            {"MONITOR_LOG_LEVEL": "verbose", "ALERT_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/x"},
+            "MONITOR_LOG_LEVEL: Input should be 'DEBUG', 'INFO'",
+        ),
     ],
 )
 def test_bad_settings_are_a_clear_startup_error(env: dict[str, str], message: str) -> None:
@@ -67,6 +71,7 @@ def test_sigterm_stops_the_monitor_within_a_second(tmp_path: Path) -> None:
         "MONITOR_STATE_DIR": str(tmp_path),
         "MONITOR_INTERVAL_SECONDS": "1",
         "MONITOR_ALLOW_NO_CHANNELS": "true",  # this test is about signals, not alerts
+        "MONITOR_LOG_LEVEL": "debug",  # any case
     }
     process = subprocess.Popen([sys.executable, "-m", "services.cli", "monitor"], cwd=REPO_ROOT, env=env)
     try:

@@ -101,3 +101,18 @@ def test_each_worker_listens_on_its_own_socket_a_replaced_worker_too_and_the_por
     assert second.returncode != 0
     assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in second.stderr
     assert listeners_by_process(supervisor, port) == after
+
+
+def test_a_bad_setting_is_a_clear_startup_error_naming_the_variable() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "serve"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PREDICTOR_LOG_LEVEL": "verbose", "PREDICTOR_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "serve: invalid settings: PREDICTOR_PORT: Input should be greater than or equal to 1" in result.stderr
+    assert "PREDICTOR_LOG_LEVEL: Input should be 'DEBUG'" in result.stderr  # every problem, in one go
+    assert "Traceback" not in result.stderr
