@@ -56,7 +56,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
     if settings.audit_db is not None and not settings.audit_url:
         log.warning("PREDICTOR_AUDIT_DB is deprecated: set PREDICTOR_AUDIT_URL=sqlite:///%s instead", settings.audit_db)
     audit = AuditLog(
-        open_backend(settings.audit_location, settings.audit_power_safe),
+        open_backend(settings.audit_location, settings.audit_power_safe, settings.audit_quota_bytes),
         flush_seconds=settings.audit_flush_seconds,
         durable=settings.audit_durable,
         max_pending=settings.audit_max_pending,
@@ -76,6 +76,9 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         audit.open()
+        unwatched = audit.backend.disk_unwatched()
+        if unwatched:
+            log.warning(unwatched)
         tasks = [asyncio.create_task(keep_model_fresh(store, settings), name="model-keeper")]
         if metrics.multiprocess:
             tasks.append(asyncio.create_task(metric_buffer.flush_periodically(), name="metric-flusher"))

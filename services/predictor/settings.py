@@ -56,6 +56,12 @@ class PredictorSettings(BaseSettings):
         100_000, ge=1, description="records waiting for the database before predictions are refused (503)"
     )
     audit_commit_timeout_seconds: float = Field(5.0, gt=0, description="durable mode: longest wait for a commit")
+    audit_quota_bytes: int | None = Field(
+        None,
+        gt=0,
+        description="PostgreSQL: the space the audit database may use; AuditDiskFilling reads its size against "
+        "it (the database's disk is not on this machine). Unset: that disk is not watched, and /model says so",
+    )
     audit_retention_days: int = Field(400, ge=1, description="older audit records are removed")
     drift_window: int = Field(5000, ge=10, description="the last N scored records of the served version")
     drift_min_records: int = Field(500, ge=1, description="below this many, drift is null (not enough to say)")

@@ -57,16 +57,21 @@ class AuditBackend(Protocol):
     def size_bytes(self) -> int | None: ...
 
     def disk_usage(self) -> tuple[int, int] | None:
-        """(free, total) bytes where the log lives, when it is on this machine."""
+        """(free, total) bytes the log may still use: its disk when on this machine, else its quota."""
+
+    def disk_unwatched(self) -> str | None:
+        """Why nothing measures how full the log is (AuditDiskFilling cannot fire), or None when something does."""
 
     def close(self) -> None: ...
 
 
-def open_backend(url: str, power_safe: bool = False) -> AuditBackend:
+def open_backend(url: str, power_safe: bool = False, quota_bytes: int | None = None) -> AuditBackend:
     """`sqlite:///relative/path`, `sqlite:////absolute/path` (SQLAlchemy's convention) or `postgresql://...`.
 
     Every commit survives a kill of this process. `power_safe` (PREDICTOR_AUDIT_POWER_SAFE): it also
-    survives a power loss of the host (SQLite synchronous=FULL; PostgreSQL's synchronous_commit left on)."""
+    survives a power loss of the host (SQLite synchronous=FULL; PostgreSQL's synchronous_commit left on).
+    `quota_bytes` (PREDICTOR_AUDIT_QUOTA_BYTES): the space a PostgreSQL audit database may use, whose disk is
+    not on this machine; SQLite's own disk is measured."""
     if url.startswith("sqlite:///"):
         from services.predictor.audit.sqlite import SqliteBackend
 
@@ -74,7 +79,7 @@ def open_backend(url: str, power_safe: bool = False) -> AuditBackend:
     if url.startswith(("postgresql://", "postgres://")):
         from services.predictor.audit.postgres import PostgresBackend
 
-        return PostgresBackend(url, power_safe)
+        return PostgresBackend(url, power_safe, quota_bytes)
     raise ValueError(f"PREDICTOR_AUDIT_URL {redact(url)!r}: use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
 
 

@@ -65,8 +65,9 @@ def small_insert(rows: int) -> str:
 
 
 class PostgresBackend:
-    def __init__(self, url: str, power_safe: bool = False) -> None:
+    def __init__(self, url: str, power_safe: bool = False, quota_bytes: int | None = None) -> None:
         self.url = url
+        self.quota_bytes = quota_bytes
         self.local = False
         self.description = redact(url)
         self.power_safe = power_safe
@@ -190,7 +191,24 @@ class PostgresBackend:
         return None if row is None else int(row["size"])
 
     def disk_usage(self) -> tuple[int, int] | None:
-        return None  # the database's disk is not on this machine: watch it where PostgreSQL runs
+        """The database's size against its quota: its disk is not on this machine."""
+        if self.quota_bytes is None:
+            return None
+        try:
+            row = self._reader().execute("SELECT pg_database_size(current_database()) AS size").fetchone()
+        except psycopg.Error:
+            return None
+        used = 0 if row is None else int(row["size"])
+        return max(self.quota_bytes - used, 0), self.quota_bytes
+
+    def disk_unwatched(self) -> str | None:
+        if self.quota_bytes is not None:
+            return None
+        return (
+            "the audit database's disk is not watched: PostgreSQL's disk is not on this machine and "
+            "PREDICTOR_AUDIT_QUOTA_BYTES is not set, so AuditDiskFilling cannot fire; set the quota, "
+            "or watch the disk where PostgreSQL runs"
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -197,6 +197,9 @@ class SqliteBackend:
             return None
         return usage.free, usage.total
 
+    def disk_unwatched(self) -> str | None:
+        return None
+
     def close(self) -> None:
         with self._lock:
             for writer, _ in self._writers.values():

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from services.predictor.audit.backend import AuditBackend
 from services.predictor.deps import ServicesDep, json_response
 from services.predictor.http.auth import ApiKeyDep
 from services.predictor.http.errors import ApiError
@@ -39,6 +40,7 @@ async def model_card(services: ServicesDep, _: ApiKeyDep) -> Response:
             "last_reload": services.store.last_reload,
             "last_error": services.store.last_error,
             "registry": services.store.registry.as_dict(),
+            "audit_disk": _audit_disk(services.audit.backend),
         }
     )
 
@@ -57,3 +59,9 @@ async def model_drift(services: ServicesDep, _: ApiKeyDep) -> Response:
     if report is None:
         raise ApiError(503, "no_model", f"no model loaded yet: {services.store.last_error or 'loading'}")
     return json_response(report)
+
+
+def _audit_disk(backend: AuditBackend) -> dict[str, object]:
+    """Whether AuditDiskFilling can fire for this log, and if not, why."""
+    reason = backend.disk_unwatched()
+    return {"watched": reason is None, "reason": reason}

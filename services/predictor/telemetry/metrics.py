@@ -116,13 +116,13 @@ class PredictorMetrics:
         )
         self.audit_disk_free = Gauge(
             "churnguard_audit_disk_free_bytes",
-            "Free space on the file system of a SQLite audit log.",
+            "Space the audit log may still use: its SQLite file system, or PostgreSQL's quota; NaN: not watched.",
             registry=registry,
             multiprocess_mode="livemax",
         )
         self.audit_disk_size = Gauge(
             "churnguard_audit_disk_size_bytes",
-            "Size of the file system of a SQLite audit log.",
+            "Size of that file system, or PREDICTOR_AUDIT_QUOTA_BYTES on PostgreSQL; NaN: not watched.",
             registry=registry,
             multiprocess_mode="livemax",
         )
@@ -191,10 +191,9 @@ class PredictorMetrics:
         size = audit.backend.size_bytes()
         if size is not None:
             self.audit_bytes.set(size)
-        usage = audit.backend.disk_usage()
-        if usage is not None:
-            self.audit_disk_free.set(usage[0])
-            self.audit_disk_size.set(usage[1])
+        free, size = audit.backend.disk_usage() or (math.nan, math.nan)  # never an invented 0
+        self.audit_disk_free.set(free)
+        self.audit_disk_size.set(size)
 
     def pre_create(
         self,

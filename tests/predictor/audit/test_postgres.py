@@ -3,6 +3,7 @@ nothing lost once it is back. Replicas sharing the log find each other's predict
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import psycopg
@@ -74,3 +75,30 @@ def test_replicas_sharing_a_log_find_every_prediction_by_id(start_app: AppFactor
         for replica in (first, second):
             found = replica.get(f"/predictions/{prediction['prediction_id']}")
             assert found.status_code == 200 and found.json()["input"]["customerID"] == prediction["customerID"]
+
+
+def gauge(client, name: str) -> float:  # type: ignore[no-untyped-def]
+    [line] = [line for line in client.get("/metrics").text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+def test_a_postgres_audit_database_is_watched_against_its_quota_and_says_so_when_it_cannot_be(  # type: ignore[no-untyped-def]
+    start_app: AppFactory, postgres_url: str, tmp_path
+) -> None:
+    """Found by reading: AuditDiskFilling could not fire on PostgreSQL (no disk of its own to measure).
+    With PREDICTOR_AUDIT_QUOTA_BYTES the database's size is measured against it; without, /model says the
+    disk is not watched rather than show nothing."""
+    with psycopg.connect(postgres_url) as connection:
+        size = int(connection.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+    quota = int(size * 1.1)  # 91% full: the rule's "80% full" fires on this
+    watched = start_app(audit_url=postgres_url, audit_quota_bytes=quota, directory=tmp_path / "a")
+    assert watched.post("/predict/batch", json={"customers": [record()] * 50}).status_code == 200
+    assert gauge(watched, "churnguard_audit_disk_size_bytes") == quota
+    free = gauge(watched, "churnguard_audit_disk_free_bytes")
+    assert 0 <= free / quota < 0.2, "what AuditDiskFilling's first clause reads"
+    assert watched.get("/model").json()["audit_disk"] == {"watched": True, "reason": None}
+
+    unwatched = start_app(audit_url=postgres_url, directory=tmp_path / "b")
+    assert math.isnan(gauge(unwatched, "churnguard_audit_disk_free_bytes")), "no number is invented"
+    disk = unwatched.get("/model").json()["audit_disk"]
+    assert disk["watched"] is False and "PREDICTOR_AUDIT_QUOTA_BYTES is not set" in disk["reason"]
