@@ -191,9 +191,9 @@ class PredictorMetrics:
         size = audit.backend.size_bytes()
         if size is not None:
             self.audit_bytes.set(size)
-        free, size = audit.backend.disk_usage() or (math.nan, math.nan)  # never an invented 0
+        free, total = audit.backend.disk_usage() or (math.nan, math.nan)  # never an invented 0
         self.audit_disk_free.set(free)
-        self.audit_disk_size.set(size)
+        self.audit_disk_size.set(total)
 
     def pre_create(
         self,
