@@ -31,7 +31,7 @@ from tests.receivers import eventually
 from tests.support import REPO_ROOT, valid_customers
 
 # The page for the dead replica comes after PredictorDown's 2 minutes: a longer bound than the other drills'.
-pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.drill, pytest.mark.timeout(480, func_only=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.drill, pytest.mark.timeout(780, func_only=True)]
 
 INTERVAL = 3
 API_KEY = "scale-drill-key"
@@ -46,6 +46,7 @@ def scale() -> Iterator[Compose]:
     settings = {
         "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
         "PREDICTOR_API_KEYS": API_KEY,
+        "MONITOR_PREDICTOR_KEY": API_KEY,  # its predictor-model check reads /model, which needs a key here
         "PREDICTOR_ADMIN_KEYS": ADMIN_KEY,
         "MONITOR_INTERVAL_SECONDS": str(INTERVAL),
         "MONITOR_TIMEOUT_SECONDS": "2",
@@ -178,6 +179,39 @@ def _drill(scale: Compose, tmp_path: Path) -> None:
     scale("start", KILLED, timeout=120)
     eventually(lambda: answers_ok(f"{scale.url(REPLICA_PORTS[KILLED])}/health/ready"), 120, interval=1)
     _assert_found(scale.url(REPLICA_PORTS[KILLED]), sample, None)
+    _every_replica_killed_is_one_page(scale)
+
+
+def _every_replica_killed_is_one_page(scale: Compose) -> None:
+    """All replicas dead: the watchdog sees the service DOWN and pages, once per channel; each replica's
+    PredictorDown reaches Alertmanager and is inhibited by WatchdogPagesPredictor: one page, not four."""
+    eventually(
+        lambda: _up(scale) == dict.fromkeys(("predictor:8000", "predictor-2:8000", "predictor-3:8000"), 1), 90, 1
+    )
+    paged_by_alertmanager = {replica: len(_alertmanager_pages(scale, f"{replica}:8000")) for replica in REPLICA_PORTS}
+    scale("kill", *REPLICA_PORTS, timeout=60)
+    killed_at = time.monotonic()
+
+    def watchdog_downs() -> tuple[list[str], list[str]]:
+        emails, hooks = mail_and_hooks(scale)
+        return [s for s in emails if s.startswith("[churnguard] DOWN predictor")], [
+            h for h in hooks if "DOWN predictor" in h
+        ]
+
+    eventually(lambda: all(watchdog_downs()), 6 * INTERVAL + 20, interval=1)
+    paged_after = time.monotonic() - killed_at
+    every_replica = {f"{replica}:8000" for replica in REPLICA_PORTS}
+    eventually(lambda: _firing_predictor_down(scale) == every_replica, 300, interval=2)  # sent to Alertmanager
+    time.sleep(15)  # Alertmanager's group wait (10 s): a page it failed to inhibit would arrive now
+    emails, hooks = watchdog_downs()
+    assert len(emails) == 1 and len(hooks) == 1, (emails, hooks)
+    assert "DOWN predictor:" in emails[0] and "predictor-model" not in emails[0]
+    now = {replica: len(_alertmanager_pages(scale, f"{replica}:8000")) for replica in REPLICA_PORTS}
+    assert now == paged_by_alertmanager, "a PredictorDown paged beside the watchdog's DOWN"
+    print(
+        f"\nscale drill: every replica killed: one watchdog DOWN per channel after {paged_after:.0f} s, "
+        f"{len(every_replica)} PredictorDown inhibited"
+    )
 
 
 def _assert_found(base: str, ids: list[str], tls: ssl.SSLContext | None) -> None:
@@ -238,6 +272,15 @@ def _up(scale: Compose) -> dict[str, int]:
 def _predictor_down_instances(scale: Compose) -> set[str]:
     alerts = _prometheus(scale, "/api/v1/alerts")["alerts"]
     return {a["labels"].get("instance", "") for a in alerts if a["labels"]["alertname"] == "PredictorDown"}
+
+
+def _firing_predictor_down(scale: Compose) -> set[str]:
+    alerts = _prometheus(scale, "/api/v1/alerts")["alerts"]
+    return {
+        a["labels"].get("instance", "")
+        for a in alerts
+        if a["labels"]["alertname"] == "PredictorDown" and a["state"] == "firing"
+    }
 
 
 def _monitor(scale: Compose) -> str:
