@@ -151,6 +151,7 @@ def services(s: StackSettings) -> list[Service]:
                 "MONITOR_PUSH_CHECKS": "weekly-list=7d+1h",
                 "MONITOR_LISTS_DIR": str(s.var_dir / "weekly-lists"),
                 **alert_defaults,
+                **({} if s.local_alerting else {"MONITOR_NOTICE": NO_LOCAL_ALERTING}),
             },
             wiring={
                 "MONITOR_PORT": str(s.monitor_port),

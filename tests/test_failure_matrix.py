@@ -53,3 +53,18 @@ def test_every_drill_test_is_a_row_of_the_matrix() -> None:
 def test_the_check_catches_a_row_naming_a_test_that_does_not_exist() -> None:
     invented = MATRIX.read_text() + "| a fault | x | y | z | `test_that_nobody_wrote` |\n"
     assert unknown_tests(invented) == {"test_that_nobody_wrote"}
+
+
+def rows_without_a_test(matrix: str) -> list[str]:
+    """Table rows (after the header) whose last column names no test function."""
+    rows = [line for line in matrix.splitlines() if line.startswith("| ") and not line.startswith("| fault |")]
+    return [row.split("|")[1].strip() for row in rows if not named_in(row.rstrip(" |").rsplit("|", 1)[-1])]
+
+
+def test_every_row_names_its_test() -> None:
+    assert not rows_without_a_test(MATRIX.read_text())
+
+
+def test_the_check_catches_a_row_with_no_test() -> None:
+    gap = MATRIX.read_text() + "| a known gap | x | **no test yet** | — | — |\n"
+    assert rows_without_a_test(gap) == ["a known gap"]

@@ -155,6 +155,9 @@ class MonitorSettings(AlertChannelSettings):
         False, description="start even with no alert channel (a watchdog that can tell no one)"
     )
     monitor_log_level: LogLevel = "INFO"
+    monitor_notice: str | None = Field(
+        None, description="a line the status page and /status show first (what this deployment does not watch)"
+    )
 
     _targets = field_validator("monitor_targets", "monitor_push_checks", mode="before")(_comma_list)
     _optional = field_validator(
@@ -163,6 +166,7 @@ class MonitorSettings(AlertChannelSettings):
         "monitor_admin_token",
         "monitor_lists_dir",
         "monitor_push_token",
+        "monitor_notice",
         mode="before",
     )(_blank_is_unset)
 

@@ -21,6 +21,7 @@ h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:1.4rem 0 .5r
 .badge{display:inline-block;padding:.1rem .55rem;border-radius:1rem;font-weight:700;font-size:.85rem;color:#fff}
 .UP{background:#1a7f37}.DOWN{background:#cf222e}.DEGRADED{background:#bf8700}.PAUSED{background:#6e7781}
 .UNKNOWN{background:#8c959f}.summary{font-size:1.05rem;font-weight:600}
+.notice{border-left:4px solid #bf8700;padding:.4rem .8rem;background:#fff8c5}
 table{width:100%;border-collapse:collapse;background:#fff;border-radius:.6rem;overflow:hidden}
 td,th{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #eaecef;vertical-align:top;overflow-wrap:anywhere}
 @media (max-width:40rem){thead{display:none}tr{display:block;border-bottom:1px solid #eaecef}
@@ -34,6 +35,7 @@ def render(status: StatusView) -> str:
     trouble = sum(1 for entry in entries if entry.state in ("DOWN", "DEGRADED"))
     summary = "All systems operational" if trouble == 0 else f"{trouble} of {len(entries)} need attention"
     sections = [
+        *([f'<p class="notice" id="notice">{escape(status.notice)}</p>'] if status.notice else []),
         f'<p class="summary" id="summary">{escape(summary)}</p>',
         '<h2>Services</h2><div id="targets">',
         *(_target_card(name, entry) for name, entry in status.targets.items()),

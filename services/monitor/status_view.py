@@ -70,6 +70,7 @@ class ChannelView(BaseModel):
 
 class StatusView(BaseModel):
     generated_at: Time
+    notice: str | None = None  # MONITOR_NOTICE: what this deployment does not watch, said first
     weekly_list: WeeklyListFacts | None = None  # present in JSON only while MONITOR_LISTS_DIR is set
     lists_configured: bool = False
     targets: dict[str, TargetView]
@@ -82,7 +83,13 @@ class StatusView(BaseModel):
         return self.model_dump(mode="json", exclude=exclude)
 
 
-def status_view(watch: Watch, now: datetime, weekly_list: WeeklyListFacts | None, lists_configured: bool) -> StatusView:
+def status_view(
+    watch: Watch,
+    now: datetime,
+    weekly_list: WeeklyListFacts | None,
+    lists_configured: bool,
+    notice: str | None = None,
+) -> StatusView:
     targets = {t.name: TargetView(**_entry(watch, t.name, t.url, now)) for t in watch.config.targets}
     checks = {
         c.name: PushCheckView(
@@ -96,6 +103,7 @@ def status_view(watch: Watch, now: datetime, weekly_list: WeeklyListFacts | None
     incidents = sorted(watch.incidents, key=lambda i: i.started, reverse=True)[:50]
     return StatusView(
         generated_at=now,
+        notice=notice,
         weekly_list=weekly_list,
         lists_configured=lists_configured,
         targets=targets,

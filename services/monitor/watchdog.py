@@ -166,7 +166,8 @@ class Monitor:
         lists = self.settings.monitor_lists_dir
         with self._lock:
             watch = self.watch
-        return status_view(watch, datetime.now(UTC), None if lists is None else latest_facts(lists), lists is not None)
+        facts = None if lists is None else latest_facts(lists)
+        return status_view(watch, datetime.now(UTC), facts, lists is not None, self.settings.monitor_notice)
 
     def metrics_text(self) -> bytes:
         return self.metrics.exposition()

@@ -161,6 +161,36 @@ def test_a_dead_watchdog_is_announced_by_prometheus_through_alertmanager(
     assert "First: restart the watchdog" in str(post)  # the runbook line travels with the page
 
 
+def test_broken_metrics_are_paged_by_prometheus_and_a_dead_alertmanager_or_prometheus_by_the_watchdog(
+    stack: Stack, mailbox: MailBox, webhook: Webhook, tmp_path: Path
+) -> None:
+    """Found by reading: a `/metrics` that fails while `/health/ready` passes was paged by nobody (the
+    watchdog sees a ready service). Prometheus's `up` is 0 and PredictorDown is not inhibited (the watchdog is
+    not paging), so it pages. Then the two that page: each killed is paged by the watchdog, which probes them."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    stack.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)  # the predictor's metrics live in files here
+    stack.run("up")
+    predictor = stack.url("predictor")
+    eventually(lambda: prometheus_query(stack, "/api/v1/query", query='up{job="predictor"}')["data"]["result"], 30)
+    # A metrics file torn by a full disk: the exposition cannot be read; scoring and readiness are untouched.
+    (metrics_dir / "counter_999999.db").write_bytes(
+        (64).to_bytes(4, "little") + bytes(4) + b"\x20\0\0\0{torn" + bytes(64)
+    )
+    assert httpx.get(f"{predictor}/metrics", timeout=5).status_code >= 500
+    assert httpx.get(f"{predictor}/health/ready", timeout=5).status_code == 200
+    eventually(lambda: "[churnguard] FIRING PredictorDown" in mailbox.subjects(), 200)
+    eventually(lambda: any("PredictorDown" in str(post) for post in webhook.posts), 20)
+    assert not any("DOWN predictor" in s for s in mailbox.subjects()), "the watchdog rightly saw it ready"
+
+    os.kill(stack.pid("alertmanager"), signal.SIGKILL)
+    eventually(lambda: any(s.startswith("[churnguard] DOWN alertmanager") for s in mailbox.subjects()), INTERVAL + 15)
+    eventually(lambda: any("DOWN alertmanager" in t for t in webhook.texts()), INTERVAL + 15)
+    os.kill(stack.pid("prometheus"), signal.SIGKILL)
+    eventually(lambda: any(s.startswith("[churnguard] DOWN prometheus") for s in mailbox.subjects()), INTERVAL + 15)
+    eventually(lambda: any("DOWN prometheus" in t for t in webhook.texts()), INTERVAL + 15)
+
+
 def test_a_shifted_week_raises_the_drift_rules_in_prometheus(stack: Stack) -> None:
     """The model-health path end to end: real customers, all new and month-to-month, go through the predictor;
     its gauges (read from the audit log) reach Prometheus, whose FeatureDrift and ScoreDrift rules turn

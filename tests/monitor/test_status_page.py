@@ -51,6 +51,7 @@ targets:
         monitor_targets=[f"predictor={target.url}", f"tracker={tracker.url}"],
         monitor_push_checks=["weekly-list=1s+1s", "nightly-backup=1d+1h"],
         monitor_admin_token=TOKEN,
+        monitor_notice="No alert rule is evaluated here: only the watchdog pages",  # as make up says it
     )
     httpx.post(f"{running.url}/ping/nightly-backup", headers=PUSH)
     eventually(lambda: all(running.monitor.states[n].status == "up" for n in ("predictor", "tracker")), 5)
@@ -98,6 +99,8 @@ targets:
         assert "ongoing" in incidents
         assert {"email", "slack"} <= set(browser.find_element(By.ID, "channels").text.lower().split())
         assert "need attention" in browser.find_element(By.ID, "summary").text
+        assert "No alert rule is evaluated here" in browser.find_element(By.ID, "notice").text
+        assert running.monitor.status().to_json()["notice"].startswith("No alert rule is evaluated")
         overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, "the page scrolls sideways on a phone"
         assert screenshot(browser, tmp_path, "status-page.png").stat().st_size > 10_000

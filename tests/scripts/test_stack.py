@@ -71,3 +71,6 @@ def test_without_local_alerting_on_purpose_the_stack_says_no_rule_is_evaluated(t
         [sys.executable, str(STACK), "status"], capture_output=True, text=True, cwd=REPO_ROOT, env=env
     )
     assert result.returncode == 0 and "no alert rule is evaluated" in result.stdout
+    monitor = {service.name: service for service in stack.services(settings)}["monitor"]
+    notice = monitor.environment({})["MONITOR_NOTICE"]  # the status page says it first (test_status_page)
+    assert "no alert rule is evaluated" in notice
