@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole suite: system tools first, then lint and pytest (real MLflow, SMTP, webhook, Prometheus).
-# The drills (marker `drill`: the local outage drill and the two container drills) spend most of their time
-# waiting on real time (alert `for:` windows, the Docker engine), so they run beside the rest of the suite
-# at a lower CPU priority (a Docker engine they start inherits it), with a few long self-contained tests
-# (marker `second_lane`) to even the two lanes; their report follows the suite's, and either failing fails
-# `make test`.
+# The drills (marker `drill`) spend most of their time waiting on real time (alert `for:` windows, the Docker
+# engine), so they run beside the rest of the suite at a lower CPU priority (a Docker engine they start
+# inherits it), in two lanes of their own: the container drills (marker `docker`), and the local-process
+# drills with a few long self-contained tests (marker `second_lane`). Their reports follow the suite's, and
+# any lane failing fails `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-packages.sh
@@ -12,18 +12,27 @@ export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true MLFLOW_ENABLE_ARTIFACTS_P
 .venv/bin/ruff check services tests bench scripts
 .venv/bin/mypy services scripts
 
-drills_log="$(mktemp -t churnguard-drills.XXXXXX.log)"
-nice -n 5 .venv/bin/python -m pytest -m "drill or second_lane" --basetemp=/tmp/churnguard-drills-tmp --durations=5 "$@" \
-  >"$drills_log" 2>&1 &
-drills=$!
+declare -A lanes=(
+  [containers]="drill and docker"
+  [local-drills]="(drill and not docker) or second_lane"
+)
+declare -A pids logs
+for lane in "${!lanes[@]}"; do
+  logs[$lane]="$(mktemp -t "churnguard-$lane.XXXXXX.log")"
+  nice -n 5 .venv/bin/python -m pytest -m "${lanes[$lane]}" --basetemp="/tmp/churnguard-$lane-tmp" --durations=5 "$@" \
+    >"${logs[$lane]}" 2>&1 &
+  pids[$lane]=$!
+done
 status=0
 .venv/bin/python -m pytest -m "not drill and not second_lane" --durations=30 "$@" || status=$?  # the slowest 30: where time goes
-drills_status=0
-wait "$drills" || drills_status=$?
-echo "================ the drills (run beside the suite above) ================"
-cat "$drills_log"
-rm -f "$drills_log"
-if [ "$drills_status" -ne 0 ] && [ "$drills_status" -ne 5 ]; then  # 5: no drill among the tests asked for
-  status=$drills_status
-fi
+for lane in "${!lanes[@]}"; do
+  lane_status=0
+  wait "${pids[$lane]}" || lane_status=$?
+  echo "================ $lane (run beside the suite above: ${lanes[$lane]}) ================"
+  cat "${logs[$lane]}"
+  rm -f "${logs[$lane]}"
+  if [ "$lane_status" -ne 0 ] && [ "$lane_status" -ne 5 ]; then  # 5: nothing of this lane among the tests asked for
+    status=$lane_status
+  fi
+done
 exit "$status"

@@ -1,12 +1,22 @@
-"""Gatus-style conditions on a probe's answer: `[STATUS] == 200`, `[BODY].registry.matches == true`,
-`[RESPONSE_TIME] < 500` (milliseconds), `[STATUS] == any(200, 429)`, `[BODY].name == pat(bob*)`. Pure:
-parsed once at start, judged on each answer. A value that looks like a function this module does not
-know is refused at start, never compared as its literal text.
+"""Gatus's conditions on a probe's answer, judged as Gatus judges them (config/endpoint/condition.go).
+
+Each side resolves to text: a placeholder (`[STATUS]`, `[RESPONSE_TIME]` in ms, `[BODY]` with a JSON path
+or the body's text, `[CONNECTED]`, `[CERTIFICATE_EXPIRATION]` in ms, `[IP]`), `len()` or `has()` of one,
+or a literal. `==` and `!=` compare integers when both sides read as one (hex, octal, binary, decimal),
+else text; `pat()` globs and `any()` lists. `<` `<=` `>` `>=` compare numbers, durations (`1s`, `48h`) in
+ms. Pure: parsed once at start, judged on each answer.
+
+Stricter than Gatus where Gatus would judge something silently: anything the grammar does not know (an
+unknown function or placeholder, a side with no placeholder at all, a literal that is not a number under
+`<`) is refused at start, and a field that is missing, or a value that is not a number under `<`, fails
+the condition whatever the operator. Nothing is ever compared as the literal text of a function or a
+placeholder.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -14,37 +24,25 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-_SYNTAX = re.compile(
-    r"^\s*\[(?P<subject>STATUS|BODY|RESPONSE_TIME)\](?P<path>(?:\.[^.\s\[\]=!<>]+|\[\d+\])*)"
-    r"\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<expected>.+?)\s*$"
-)
-_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
-_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {  # in Gatus's order of detection
+    "==": operator.eq,
+    "!=": operator.ne,
     "<=": operator.le,
-    ">": operator.gt,
     ">=": operator.ge,
+    ">": operator.gt,
+    "<": operator.lt,
 }
-_MISSING = object()
-_PLACEHOLDER = re.compile(r"^\[[A-Z_]+\]")
-_FUNCTION = re.compile(r"^(?P<name>[A-Za-z_]\w*)\((?P<argument>.*)\)$")
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """`pat(...)`: Gatus's glob (`*` any run, `?` one character, `[...]` a class), on the value's text."""
-
-    glob: str
-
-    def matches(self, text: str) -> bool:
-        return self.glob == "*" or fnmatchcase(text.replace("/", ""), self.glob.replace("/", ""))
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    """`any(a, b, ...)`: the value's text is one of these (each trimmed), as Gatus compares them."""
-
-    options: tuple[str, ...]
+PLACEHOLDERS = ("STATUS", "RESPONSE_TIME", "BODY", "CONNECTED", "CERTIFICATE_EXPIRATION", "IP")
+DURATION_PLACEHOLDERS = ("CERTIFICATE_EXPIRATION",)  # shown as a duration in a failure message
+INVALID = "(INVALID)"
+_PLACEHOLDER = re.compile(r"^\[(?P<name>[A-Za-z_]+)\](?P<path>.*)$")
+_FUNCTION = re.compile(r"^(?P<name>[A-Za-z_]\w*)\((?P<inner>.*)\)$", re.DOTALL)
+_PATH = re.compile(r"^(?:\.[^.\[\]]+|\[\d+\])*$")
+_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+_DURATION = re.compile(r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
+_TRUNCATE_BESIDE_PATTERN = 25
 
 
 class ConditionError(ValueError):
@@ -56,118 +54,252 @@ class Answer:
     """What a probe got back, as the conditions see it."""
 
     status: int
-    body: Any  # the decoded JSON, or None when the body is not JSON
+    body: str
     milliseconds: float
+    connected: bool = True
+    ip: str = ""
+    certificate_seconds: float = 0.0  # until the server's certificate expires; 0 without TLS
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a condition: a placeholder (perhaps inside len() or has()), pat(), any(), or a literal."""
+
+    text: str
+    placeholder: str | None = None
+    path: str = ""
+    function: str | None = None  # len, has, pat or any
+    argument: str = ""  # pat()'s glob, any()'s options
+
+    @classmethod
+    def parse(cls, text: str, condition: str) -> Side:
+        function = _FUNCTION.match(text)
+        if function is not None:
+            name, inner = function["name"], function["inner"].strip()
+            if name in ("pat", "any"):
+                return cls(text, function=name, argument=inner)
+            if name not in ("len", "has"):
+                raise ConditionError(
+                    f"condition {condition!r}: {name}() is not understood (known: len(), has(), pat(), any())"
+                )
+            inside = cls.parse(inner, condition)
+            if inside.placeholder is None:
+                raise ConditionError(f"condition {condition!r}: {name}() takes a placeholder, not {inner!r}")
+            return cls(text, inside.placeholder, inside.path, name)
+        found = _PLACEHOLDER.match(text)
+        if found is None:
+            if text.startswith("["):
+                raise ConditionError(f"condition {condition!r}: {text!r} is not a placeholder Gatus knows")
+            return cls(text)
+        name, path = found["name"].upper(), found["path"]
+        if name not in PLACEHOLDERS:
+            known = ", ".join(f"[{p}]" for p in PLACEHOLDERS)
+            raise ConditionError(f"condition {condition!r}: [{found['name']}] is not understood (known: {known})")
+        if path and (name != "BODY" or not _PATH.match(path)):
+            raise ConditionError(f"condition {condition!r}: {text!r} is not a placeholder Gatus knows")
+        return cls(text, name, path)
+
+    def resolve(self, answer: Answer) -> str:
+        """This side's text for this answer; a placeholder that cannot be read ends in (INVALID)."""
+        if self.placeholder is None:
+            return self.text
+        if self.placeholder == "BODY":
+            return self._body(answer)
+        value = {
+            "STATUS": str(answer.status),
+            "RESPONSE_TIME": str(int(answer.milliseconds)),
+            "CONNECTED": "true" if answer.connected else "false",
+            "CERTIFICATE_EXPIRATION": str(int(answer.certificate_seconds * 1000)),
+            "IP": answer.ip,
+        }[self.placeholder]
+        if self.function == "has":
+            return "true" if value else "false"
+        return str(len(value.encode())) if self.function == "len" else value
+
+    def _body(self, answer: Answer) -> str:
+        if not self.path:
+            body = answer.body.strip()
+            if self.function == "has":
+                return "true" if body else "false"
+            if self.function == "len":
+                parsed = _json(answer.body)
+                return str(len(parsed) if isinstance(parsed, list) else len(answer.body.encode()))
+            return body
+        found = _walk(_json(answer.body), self.path)
+        if self.function == "has":
+            return "false" if found is None else "true"
+        if found is None:
+            return f"{self.text} {INVALID}"
+        if self.function == "len":
+            return str(len(found) if isinstance(found, list) else len(_go_text(found).encode()))
+        return _go_text(found)
 
 
 @dataclass(frozen=True)
 class Condition:
     text: str
-    subject: str  # STATUS, BODY or RESPONSE_TIME
-    path: tuple[str | int, ...]  # into the JSON body
+    left: Side
     op: str
-    expected: Any
+    right: Side
 
     @classmethod
     def parse(cls, text: str) -> Condition:
-        match = _SYNTAX.match(text)
-        if match is None:
+        condition = text.strip()
+        op = next((op for op in OPERATORS if f" {op} " in condition), None)
+        parts = condition.split(f" {op} ") if op else []
+        if op is None or len(parts) != 2 or not all(part.strip() for part in parts):
             raise ConditionError(
-                f"condition {text!r} is not `[STATUS]|[BODY].path|[RESPONSE_TIME] <op> value` "
-                "with <op> one of == != < <= > >="
+                f"condition {text!r} is not `<left> <op> <right>` with <op> one of == != < <= > >= between spaces"
             )
-        subject, op = match["subject"], match["op"]
-        path = tuple(key if key else int(index) for key, index in _STEP.findall(match["path"]))
-        if path and subject != "BODY":
-            raise ConditionError(f"condition {text!r}: only [BODY] takes a path")
-        expected = _value(text, op, match["expected"].strip())
-        if op in _ORDERING and not _is_number(expected):
-            raise ConditionError(f"condition {text!r}: {op} needs a number")
-        return cls(text.strip(), subject, path, op, expected)
+        left, right = (Side.parse(part.strip(), condition) for part in parts)
+        if left.placeholder is None and right.placeholder is None:
+            raise ConditionError(f"condition {text!r} reads no placeholder ([STATUS], [BODY], ...): it judges nothing")
+        for side in (left, right):
+            if op not in ("==", "!=") and side.function in ("pat", "any"):
+                raise ConditionError(f"condition {text!r}: {side.function}() takes == or !=, not {op}")
+            if op not in ("==", "!=") and side.placeholder is None and _number(side.text) is None:
+                raise ConditionError(f"condition {text!r}: {op} needs a number or a duration, not {side.text!r}")
+        return cls(condition, left, op, right)
 
     @property
     def on_body(self) -> bool:
-        return self.subject == "BODY"
+        return "BODY" in (self.left.placeholder, self.right.placeholder)
 
     def failure(self, answer: Answer) -> str | None:
-        """None when the answer meets the condition; otherwise the condition and what was found."""
-        if self.subject == "STATUS":
-            actual: Any = answer.status
-        elif self.subject == "RESPONSE_TIME":
-            actual = round(answer.milliseconds)
-        elif answer.body is None:
-            return f"{self.text} (body is not JSON)"
-        else:
-            actual = _lookup(answer.body, self.path)
-            if actual is _MISSING:
-                return f"{self.text} (no such field)"
-        return None if self._holds(actual) else f"{self.text} (got {json.dumps(actual)})"
+        """None when the answer meets the condition; otherwise the condition with the values found, as Gatus
+        shows it: `[STATUS] (500) == 200`."""
+        values = [self.left.resolve(answer), self.right.resolve(answer)]
+        invalid = any(value.endswith(f" {INVALID}") for value in values)
+        if self.op in ("==", "!="):
+            holds = not invalid and _equal(self.left, values[0], self.right, values[1]) == (self.op == "==")
+            return None if holds else self._shown(values)
+        first, second = _number(values[0]), _number(values[1])
+        if invalid or first is None or second is None:
+            return self._shown(values)
+        if OPERATORS[self.op](first, second):
+            return None
+        return self._shown([self._as_shown(self.left, first), self._as_shown(self.right, second)])
 
-    def _holds(self, actual: Any) -> bool:
-        if self.op in _ORDERING:
-            return _is_number(actual) and _ORDERING[self.op](actual, self.expected)
-        if isinstance(self.expected, Pattern):
-            equal = self.expected.matches(_text(actual))
-        elif isinstance(self.expected, AnyOf):
-            equal = _text(actual) in self.expected.options
-        else:
-            equal = _equal(actual, self.expected)
-        return equal if self.op == "==" else not equal
+    def _shown(self, values: list[str]) -> str:
+        sides = []
+        for side, value, other in ((self.left, values[0], self.right), (self.right, values[1], self.left)):
+            if other.function == "pat" and len(value) > _TRUNCATE_BESIDE_PATTERN:
+                value = f"{value[:_TRUNCATE_BESIDE_PATTERN]}...(truncated)"
+            if value.endswith(f" {INVALID}") or value == side.text:
+                sides.append(value)
+            else:
+                sides.append(f"{side.text} ({value})")
+        return f"{sides[0]} {self.op} {sides[1]}"
+
+    @staticmethod
+    def _as_shown(side: Side, number: int) -> str:
+        duration = side.placeholder in DURATION_PLACEHOLDERS or _DURATION.match(side.text) is not None
+        return _format_duration(number) if duration else str(number)
 
 
 def failures(conditions: tuple[Condition, ...], answer: Answer) -> list[Condition]:
     return [condition for condition in conditions if condition.failure(answer) is not None]
 
 
-def _value(condition: str, op: str, text: str) -> Any:
-    """The right-hand side: pat() or any() (with == or != only), else a literal. Anything else that looks
-    like a function or a placeholder stops the watchdog at start: it must never be compared as text."""
-    function = _FUNCTION.match(text)
-    if function is not None:
-        name, argument = function["name"], function["argument"]
-        if name not in ("pat", "any"):
-            raise ConditionError(f"condition {condition!r}: {name}() is not understood (known: pat(), any())")
-        if op not in ("==", "!="):
-            raise ConditionError(f"condition {condition!r}: {name}() takes == or !=, not {op}")
-        return Pattern(argument) if name == "pat" else AnyOf(tuple(option.strip() for option in argument.split(",")))
-    if _PLACEHOLDER.match(text):
-        raise ConditionError(f"condition {condition!r}: a placeholder on the right ({text}) is not understood")
-    return _literal(text)
+def _equal(left: Side, first: str, right: Side, second: str) -> bool:
+    """Gatus's isEqual: a pattern or a list of options on one side; else integers when both read as one
+    (ParseInt with base 0); else the same text."""
+    for function, value, other in (
+        (left.function, left.argument, second),
+        (right.function, right.argument, first),
+    ):
+        if function == "pat":
+            return value == "*" or fnmatchcase(other.replace("/", ""), value.replace("/", ""))
+        if function == "any":
+            return other in (option.strip() for option in value.split(","))
+    first_int, second_int = _integer(first), _integer(second)
+    if first_int is not None and second_int is not None:
+        return first_int == second_int
+    return first == second
 
 
-def _text(value: Any) -> str:
-    """A found value as Gatus reads it: strings as they are, everything else as its JSON text."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _literal(text: str) -> Any:
-    """JSON literals (true, 200, "quoted", null) as such; anything else is a bare string, as in Gatus."""
+def _integer(text: str) -> int | None:
+    """Go's strconv.ParseInt(text, 0, 64): 0x, 0o, 0b prefixes, and a leading 0 for octal."""
+    if re.fullmatch(r"[+-]?0[0-7_]+", text):
+        text = text.replace("0", "0o", 1) if text[0] == "0" else text[0] + "0o" + text[2:]
+    if not re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)", text):
+        return None
     try:
-        return json.loads(text)
+        value = int(text, 0)
     except ValueError:
-        return text
+        return None
+    return value if -(2**63) <= value < 2**63 else None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(text: str) -> int | None:
+    """Gatus's numeric reading: a non-zero duration in ms, an integer (any base), or a float truncated;
+    None (where Gatus would read 0) for anything else."""
+    if _DURATION.match(text):
+        milliseconds = sum(float(amount) * _UNIT_MS[unit] for amount, unit in _DURATION_PART.findall(text))
+        if milliseconds:
+            return int(-milliseconds if text.startswith("-") else milliseconds)
+    integer = _integer(text)
+    if integer is not None:
+        return integer
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and not text.strip().lower().startswith(("nan", "inf")) else None
 
 
-def _equal(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return actual is expected
-    if _is_number(actual) and _is_number(expected):
-        return bool(actual == expected)
-    if isinstance(expected, str) and not isinstance(actual, dict | list) and actual is not None:
-        return str(actual) == expected
-    return bool(actual == expected)
+def _format_duration(milliseconds: int) -> str:
+    """Go's Duration.String() truncated to the second, zero units dropped: 24h, 1h30m, 45s, 10s (Gatus's own
+    trimming turns 10s into "1": not copied)."""
+    seconds = int(milliseconds / 1000)
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    units = [(hours, "h"), (minutes, "m"), (seconds, "s")]
+    while len(units) > 1 and units[0][0] == 0:  # leading zero units go (as in Go) ...
+        units.pop(0)
+    while len(units) > 1 and units[-1][0] == 0:  # ... and, as Gatus shows them, trailing ones too
+        units.pop()
+    return sign + "".join(f"{amount}{unit}" for amount, unit in units)
 
 
-def _lookup(body: Any, path: tuple[str | int, ...]) -> Any:
-    for step in path:
-        if isinstance(step, int) and isinstance(body, list) and step < len(body):
-            body = body[step]
-        elif isinstance(step, str) and isinstance(body, dict) and step in body:
-            body = body[step]
+def _json(body: str) -> Any:
+    """The body parsed as JSON (whatever its Content-Type), or None."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _walk(value: Any, path: str) -> Any:
+    """The value at `.a.b[0]` (None when absent, null, or the body is not JSON)."""
+    for key, index in _STEP.findall(path):
+        if key and isinstance(value, dict):
+            value = value.get(key)
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
         else:
-            return _MISSING
-    return body
+            return None
+    return value
+
+
+def _go_text(value: Any) -> str:
+    """A JSON value as Gatus prints it: strings as they are, objects as compact JSON, arrays as Go's
+    `[a b c]`, integral numbers without a decimal point."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + " ".join(_go_element(item) for item in value) + "]"
+    return str(value)
+
+
+def _go_element(value: Any) -> str:
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_element(v)}" for k, v in sorted(value.items())) + "]"
+    return "<nil>" if value is None else _go_text(value)

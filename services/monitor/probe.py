@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ def probe(client: httpx.Client, target: Target, timeout: float, progress: Progre
         trace = {"trace": progress.trace}
         with client.stream("GET", target.url, timeout=timeout, headers=headers, extensions=trace) as streamed:
             progress.phase = "reading the body"
+            connection = _connection_facts(streamed)
             body = bytearray()
             for chunk in streamed.iter_raw():
                 body += chunk
@@ -68,15 +70,28 @@ def probe(client: httpx.Client, target: Target, timeout: float, progress: Progre
     seconds = time.perf_counter() - started
     if seconds > timeout:
         return incomplete(timeout, progress, seconds, at)
-    verdict = judge_conditions(target, response, seconds) if target.conditions else judge(response)
+    verdict = judge_conditions(target, response, seconds, *connection) if target.conditions else judge(response)
     return ProbeResult(*verdict, seconds, at)
 
 
-def judge_conditions(target: Target, response: httpx.Response, seconds: float) -> tuple[bool, str]:
-    """Every condition must hold. The reason names each broken one and what was found; a broken [BODY]
-    condition is prefixed with what the target says it means."""
-    body = _json_or_none(response.text.strip())
-    answer = Answer(response.status_code, body, seconds * 1000)
+def _connection_facts(response: httpx.Response) -> tuple[str, float]:
+    """The server's IP address and the seconds until its (verified) certificate expires, 0 without TLS."""
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return "", 0.0
+    address = stream.get_extra_info("server_addr")
+    ssl_object = stream.get_extra_info("ssl_object")
+    certificate = ssl_object.getpeercert() if isinstance(ssl_object, ssl.SSLObject) else None
+    expires = ssl.cert_time_to_seconds(str(certificate["notAfter"])) if certificate else None
+    return (str(address[0]) if address else ""), (0.0 if expires is None else expires - time.time())
+
+
+def judge_conditions(
+    target: Target, response: httpx.Response, seconds: float, ip: str = "", certificate_seconds: float = 0.0
+) -> tuple[bool, str]:
+    """Every condition must hold. The reason names each broken one with the values found, as Gatus shows
+    them (`[STATUS] (500) == 200`); a broken [BODY] condition is prefixed with what the target means."""
+    answer = Answer(response.status_code, response.text, seconds * 1000, True, ip, certificate_seconds)
     broken = [c for c in target.conditions if c.failure(answer) is not None]
     if not broken:
         return True, "ok"

@@ -186,10 +186,12 @@ def test_metrics_show_probes_status_and_deliveries(
     start_monitor: MonitorFactory, target: FakeTarget, webhook: Webhook
 ) -> None:
     running = start_monitor()
-    eventually(lambda: running.monitor.states["predictor"].status == "up", 5)
-    text = httpx.get(f"{running.url}/metrics").text
-    assert 'churnguard_monitor_target_up{target="predictor"} 1.0' in text
-    assert 'churnguard_monitor_probe_success{target="predictor"} 1.0' in text
+    # The state turns up a moment before the probe's gauges are set (same cycle): read them once set.
+    eventually(
+        lambda: 'churnguard_monitor_probe_success{target="predictor"} 1.0' in httpx.get(f"{running.url}/metrics").text,
+        5,
+    )
+    assert 'churnguard_monitor_target_up{target="predictor"} 1.0' in httpx.get(f"{running.url}/metrics").text
     target.set("503")
     eventually(lambda: len(webhook.texts()) == 1, 10)
     text = httpx.get(f"{running.url}/metrics").text

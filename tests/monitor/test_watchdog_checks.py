@@ -74,7 +74,7 @@ targets:
     eventually(lambda: all(both(mailbox, webhook, "DOWN")), 10)
     expected = (
         "[churnguard] DOWN predictor-model: the served model differs from the registry: "
-        "[BODY].registry.matches == true (got false)"
+        "[BODY].registry.matches (false) == true"
     )
     assert mailbox.subjects() == [expected] and webhook.texts() == [expected]  # the plain target stays quiet
     assert {a for a, path in zip(target.authorizations, target.hits, strict=True) if path == "/model"} == {
