@@ -162,8 +162,10 @@ class Condition:
         return cls(condition, left, op, right)
 
     @property
-    def on_body(self) -> bool:
-        return "BODY" in (self.left.placeholder, self.right.placeholder)
+    def on_content(self) -> bool:
+        """Judges what was served (body, certificate, address), not whether it answered: its break is what
+        the target's `meaning` says."""
+        return bool({"BODY", "CERTIFICATE_EXPIRATION", "IP"} & {self.left.placeholder, self.right.placeholder})
 
     def failure(self, answer: Answer) -> str | None:
         """None when the answer meets the condition; otherwise the condition with the values found, as Gatus

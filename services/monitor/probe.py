@@ -81,7 +81,7 @@ def _connection_facts(response: httpx.Response) -> tuple[str, float]:
         return "", 0.0
     address = stream.get_extra_info("server_addr")
     ssl_object = stream.get_extra_info("ssl_object")
-    certificate = ssl_object.getpeercert() if isinstance(ssl_object, ssl.SSLObject) else None
+    certificate = ssl_object.getpeercert() if hasattr(ssl_object, "getpeercert") else None  # _ssl._SSLSocket
     expires = ssl.cert_time_to_seconds(str(certificate["notAfter"])) if certificate else None
     return (str(address[0]) if address else ""), (0.0 if expires is None else expires - time.time())
 
@@ -90,13 +90,14 @@ def judge_conditions(
     target: Target, response: httpx.Response, seconds: float, ip: str = "", certificate_seconds: float = 0.0
 ) -> tuple[bool, str]:
     """Every condition must hold. The reason names each broken one with the values found, as Gatus shows
-    them (`[STATUS] (500) == 200`); a broken [BODY] condition is prefixed with what the target means."""
+    them (`[STATUS] (500) == 200`); a broken condition on the content ([BODY], the certificate, the address)
+    is prefixed with what the target means."""
     answer = Answer(response.status_code, response.text, seconds * 1000, True, ip, certificate_seconds)
     broken = [c for c in target.conditions if c.failure(answer) is not None]
     if not broken:
         return True, "ok"
     reason = "; ".join(str(c.failure(answer)) for c in broken)
-    if target.meaning and any(c.on_body for c in broken):
+    if target.meaning and any(c.on_content for c in broken):
         reason = f"{target.meaning}: {reason}"
     return False, reason
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from services.monitor.conditions import Condition, ConditionError
 from services.monitor.push import PushCheck
@@ -53,12 +53,12 @@ class TargetEntry(BaseModel):
 
     @field_validator("conditions")
     @classmethod
-    def _parseable(cls, conditions: list[str]) -> list[str]:
+    def _parseable(cls, conditions: list[str], info: ValidationInfo) -> list[str]:
         for text in conditions:
             try:
                 Condition.parse(text)
             except ConditionError as error:
-                raise ValueError(str(error)) from error
+                raise ValueError(f"target {info.data.get('name', '?')}: {error}") from error
         return conditions
 
     def target(self) -> Target:

@@ -116,6 +116,8 @@ def _drill(scale: Compose, tmp_path: Path) -> None:
     eventually(lambda: _status(lb, tls) == 200, 60, interval=1)
     eventually(lambda: len(_up(scale)) == 3 and all(_up(scale).values()), 90, interval=1)
     eventually(lambda: 'churnguard_monitor_target_up{target="predictor"} 1.0' in _monitor(scale), 90, interval=1)
+    # The load balancer's self-made certificate is long-lived: its [CERTIFICATE_EXPIRATION] check passes.
+    eventually(lambda: 'churnguard_monitor_target_up{target="lb-certificate"} 1.0' in _monitor(scale), 30, interval=1)
     pages_before = _pages(scale)
 
     customers = valid_customers()

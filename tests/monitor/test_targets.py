@@ -71,14 +71,24 @@ def test_a_bad_file_is_refused_naming_the_entry(
         configured_targets(settings(monkeypatch, MONITOR_CONFIG=write(tmp_path, text)))
 
 
-def test_churnguard_monitor_exits_2_on_a_bad_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "targets:\n  - name: x\n    url: http://h/\n    conditions: ['[STATUS] is 200']\n")
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ("[STATUS] is 200", "condition '[STATUS] is 200' is not `<left> <op> <right>`"),
+        ("[STATUS] == glob(2*)", "condition '[STATUS] == glob(2*)': glob() is not understood"),
+        ("[STAUTS] == 200", "condition '[STAUTS] == 200': [STAUTS] is not understood"),
+    ],
+)
+def test_churnguard_monitor_exits_2_on_a_bad_condition_naming_the_target_and_quoting_it(
+    tmp_path: Path, condition: str, named: str
+) -> None:
+    path = write(tmp_path, f"targets:\n  - name: lb-certificate\n    url: http://h/\n    conditions: ['{condition}']\n")
     env = {**CHANNEL, "MONITOR_CONFIG": path, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "services.cli", "monitor"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert "invalid settings" in done.stderr and "[STATUS] is 200" in done.stderr
+    assert "invalid settings" in done.stderr and f"target lb-certificate: {named}" in done.stderr
 
 
 def test_push_checks_are_validated_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,6 +113,19 @@ def test_the_shipped_targets_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
     path = str(repo / "deploy/monitor/targets.yml")
     targets = configured_targets(settings(monkeypatch, MONITOR_CONFIG=path, MONITOR_TARGETS="predictor=http://p/"))
     assert [(t.name, t.depends_on) for t in targets] == [("predictor-model", "predictor"), ("predictor", None)]
+
+
+def test_the_scale_stacks_targets_file_is_valid_and_checks_the_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    path = str(repo / "deploy/monitor/scale-targets.yml")
+    targets = configured_targets(
+        settings(monkeypatch, MONITOR_CONFIG=path, MONITOR_TARGETS="predictor=https://lb:8443/health/ready")
+    )
+    certificate = {t.name: t for t in targets}["lb-certificate"]
+    assert certificate.url == "https://lb:8443/health/live" and certificate.depends_on == "predictor"
+    assert "[CERTIFICATE_EXPIRATION] > 240h" in [c.text for c in certificate.conditions]
+    scale = (repo / "deploy/compose/scale.yml").read_text()
+    assert "MONITOR_CONFIG: ${MONITOR_CONFIG:-/app/deploy/monitor/scale-targets.yml}" in scale
 
 
 def test_a_dependency_must_name_a_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
