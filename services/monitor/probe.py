@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from services.monitor.conditions import Answer
+from services.monitor.conditions import Answer, failures
 from services.monitor.state import ProbeResult, Target
 
 HEALTHY_STATUSES = {"ready", "ok", "healthy", "up", "pass", "alive", "success"}  # success: Prometheus API
@@ -64,7 +64,10 @@ def probe(client: httpx.Client, target: Target, timeout: float, progress: Progre
     except httpx.TimeoutException:
         return incomplete(timeout, progress, time.perf_counter() - started, at)
     except httpx.TransportError as error:
-        return ProbeResult(False, transport_reason(error), time.perf_counter() - started, at)
+        seconds = time.perf_counter() - started
+        if target.conditions and not failures(target.conditions, Answer(0, "", seconds * 1000, connected=False)):
+            return ProbeResult(True, "ok", seconds, at)  # conditions that expect no connection (`[CONNECTED] == false`)
+        return ProbeResult(False, transport_reason(error), seconds, at)
     except httpx.DecodingError as error:
         return ProbeResult(False, f"undecodable body: {error}"[:200], time.perf_counter() - started, at)
     seconds = time.perf_counter() - started
@@ -93,7 +96,7 @@ def judge_conditions(
     them (`[STATUS] (500) == 200`); a broken condition on the content ([BODY], the certificate, the address)
     is prefixed with what the target means."""
     answer = Answer(response.status_code, response.text, seconds * 1000, True, ip, certificate_seconds)
-    broken = [c for c in target.conditions if c.failure(answer) is not None]
+    broken = failures(target.conditions, answer)
     if not broken:
         return True, "ok"
     reason = "; ".join(str(c.failure(answer)) for c in broken)

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.monitor.conditions import Condition
 from services.monitor.probe import judge, probe, transport_reason
 from services.monitor.state import Target
 from services.tracker.experiment import ExperimentOutcome
@@ -88,3 +89,20 @@ def test_a_tracker_whose_database_is_corrupt_is_down_though_its_health_says_ok(
         assert not broken.ok and broken.reason == "HTTP 400: (sqlite3.DatabaseError) file is not a database"
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize(
+    ("conditions", "verdict"),
+    [
+        (("[CONNECTED] == false",), (True, "ok")),  # Gatus judges an unreachable target too
+        (("[CONNECTED] == true",), (False, "connection refused")),
+        (("[CONNECTED] == false", "[STATUS] == 200"), (False, "connection refused")),
+    ],
+)
+def test_a_target_nobody_answers_is_judged_by_its_conditions_with_connected_false(
+    conditions: tuple[str, ...], verdict: tuple[bool, str]
+) -> None:
+    target = Target("closed-port", f"http://127.0.0.1:{free_port()}/", tuple(Condition.parse(c) for c in conditions))
+    with httpx.Client() as client:
+        result = probe(client, target, 2)
+    assert (result.ok, result.reason) == verdict
