@@ -96,11 +96,12 @@ def judge_conditions(
     them (`[STATUS] (500) == 200`); a broken condition on the content ([BODY], the certificate, the address)
     is prefixed with what the target means."""
     answer = Answer(response.status_code, response.text, seconds * 1000, True, ip, certificate_seconds)
-    broken = failures(target.conditions, answer)
+    found = [(condition, condition.failure(answer)) for condition in target.conditions]  # each judged once
+    broken = [(condition, message) for condition, message in found if message is not None]
     if not broken:
         return True, "ok"
-    reason = "; ".join(str(c.failure(answer)) for c in broken)
-    if target.meaning and any(c.on_content for c in broken):
+    reason = "; ".join(message for _, message in broken)
+    if target.meaning and any(condition.on_content for condition, _ in broken):
         reason = f"{target.meaning}: {reason}"
     return False, reason
 
