@@ -38,19 +38,55 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from services.tracker.registry import PromotionRefused, promote
+    from services.tracker.registry import PromotionRefused, promote, registry_client
     from services.tracker.settings import TrackerSettings
+    from services.tracker.shadow import current_challenger, log_evidence, read_evidence, stop_shadow
 
+    settings = TrackerSettings()
+    # The challenger's record on live traffic, printed beside the gate's report and kept on its run.
+    evidence = None
+    if current_challenger(registry_client(settings), settings) == args.version:
+        evidence = read_evidence(settings, args.version)
+        log_evidence(settings, args.version, evidence)
     try:
-        move = promote(TrackerSettings(), args.version, args.reason)
+        move = promote(settings, args.version, args.reason)
     except PromotionRefused as error:
-        for line in error.report.lines() if error.report is not None else []:
+        for line in [*(error.report.lines() if error.report else []), *(evidence.lines() if evidence else [])]:
             print(line)
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_REFUSED
-    for line in move.report.lines() if move.report is not None else []:
+    for line in [*(move.report.lines() if move.report else []), *(evidence.lines() if evidence else [])]:
         print(line)
     print(f"champion: version {move.version} (was {move.previous or 'none'})")
+    if evidence is not None:
+        stop_shadow(settings)
+        print(f"shadow: stopped (version {move.version} is the champion now)")
+    _push_to_predictors()
+    return EXIT_OK
+
+
+def _shadow(args: argparse.Namespace) -> int:
+    from services.tracker.settings import TrackerSettings
+    from services.tracker.shadow import ShadowRefused, start_shadow, stop_shadow
+
+    settings = TrackerSettings()
+    if args.stop:
+        if args.version is not None:
+            print("error: --stop takes no VERSION", file=sys.stderr)
+            return EXIT_USAGE
+        stopped = stop_shadow(settings)
+        print("shadow: none was set" if stopped is None else f"shadow: stopped (version {stopped})")
+    else:
+        if args.version is None or args.reason is None:
+            print("error: churnguard shadow VERSION --reason TEXT, or churnguard shadow --stop", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            previous = start_shadow(settings, args.version, args.reason)
+        except ShadowRefused as error:
+            print(f"refused: {error}", file=sys.stderr)
+            return EXIT_REFUSED
+        replaced = f" (replaces version {previous})" if previous not in (None, args.version) else ""
+        print(f"challenger: version {args.version}{replaced}; predictors score every record with it too")
     _push_to_predictors()
     return EXIT_OK
 
@@ -219,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--reason", required=True)
 
     command("rollback", _rollback, "Make the previous champion the champion again.")
+
+    shadow = command(
+        "shadow", _shadow, "Score every record with VERSION too (the challenger), never answering with it."
+    )
+    shadow.add_argument("version", nargs="?")
+    shadow.add_argument("--reason", help="why this version is tried (kept on it)")
+    shadow.add_argument("--stop", action="store_true", help="remove the challenger")
 
     reproduce = command("reproduce", _reproduce, "Rebuild a run and compare (exit 0 only when reproduced).")
     reproduce.add_argument("run_id")

@@ -15,3 +15,10 @@ CHAMPION_SINCE_TAG = "champion_since"
 
 def is_approved(tags: dict[str, str]) -> bool:
     return str(tags.get(APPROVAL_TAG, "")).lower() == "true"
+
+
+# The alias `churnguard shadow VERSION` sets: the version predictors also score every record with, off the
+# request path, so the data team sees how it would have answered this week's customers.
+CHALLENGER_ALIAS = "challenger"
+SHADOW_REASON_TAG = "churnguard.shadow_reason"
+SHADOW_SINCE_TAG = "churnguard.shadow_since"

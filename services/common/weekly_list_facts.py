@@ -19,6 +19,7 @@ class WeeklyListFacts(BaseModel):
     iso_week: str
     file: str | None = None  # the list's file name in the archive
     rejected_file: str | None = None
+    challenger: str | None = None  # a shadow lane's version while the list was made (it never ranks the list)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=1)

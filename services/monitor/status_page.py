@@ -95,6 +95,8 @@ def _weekly_list(facts: WeeklyListFacts | None) -> str:
     if facts is None:
         return '<p class="muted" id="weekly-list">No weekly list archived yet.</p>'
     skipped = f", {facts.rows_rejected} rows skipped" if facts.rows_rejected else ""
+    if facts.challenger is not None:  # the list is the champion's; the data team was trying another beside it
+        skipped += f" (version {facts.challenger} was scored beside it in shadow)"
     return (
         f'<div class="card" id="weekly-list"><div class="row"><span class="name">{escape(facts.iso_week)}'
         f'</span><a href="/lists/latest">Download</a></div>'

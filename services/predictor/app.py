@@ -29,6 +29,9 @@ from services.predictor.model.store import ModelStore, ReloadOutcome
 from services.predictor.routes import health, model, ops, outcomes, predict, weekly_list_page
 from services.predictor.scoring.predictions import PredictionService
 from services.predictor.settings import PredictorSettings
+from services.predictor.shadow.challenger import ChallengerStore
+from services.predictor.shadow.evidence import ShadowEvidence
+from services.predictor.shadow.lane import ShadowLane
 from services.predictor.telemetry import metric_buffer
 from services.predictor.telemetry.metrics import PredictorMetrics
 
@@ -63,14 +66,17 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         retention_days=settings.audit_retention_days,
         spill=Spill(settings.audit_spill_location, settings.audit_spill_max_bytes, settings.audit_power_safe),
     )
+    shadow = ShadowLane(ChallengerStore(settings, store.name), audit.backend, metrics, settings.shadow_queue)
     services = Services(
         settings=settings,
         metrics=metrics,
         store=store,
         audit=audit,
-        predictions=PredictionService(store, audit, metrics, settings.audit_commit_timeout_seconds),
+        predictions=PredictionService(store, audit, metrics, shadow, settings.audit_commit_timeout_seconds),
         readiness=Readiness(store, audit, metrics, settings),
         health=ModelHealth(store, audit, metrics, settings),
+        shadow=shadow,
+        shadow_evidence=ShadowEvidence(shadow, store, audit.backend, metrics, settings),
     )
 
     @contextlib.asynccontextmanager
@@ -79,7 +85,8 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         unwatched = audit.backend.disk_unwatched()
         if unwatched:
             log.warning(unwatched)
-        tasks = [asyncio.create_task(keep_model_fresh(store, settings), name="model-keeper")]
+        shadow.start()
+        tasks = [asyncio.create_task(keep_model_fresh(store, shadow.challenger, settings), name="model-keeper")]
         if metrics.multiprocess:
             tasks.append(asyncio.create_task(metric_buffer.flush_periodically(), name="metric-flusher"))
         try:
@@ -89,6 +96,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            shadow.stop()  # what the challenger has scored is stored while the log is still open
             audit.close()  # flush: no accepted prediction is lost on a clean shutdown
             if metrics.multiprocess:
                 metric_buffer.flush()  # and no counted request

@@ -15,6 +15,8 @@ from services.predictor.health.readiness import Readiness
 from services.predictor.model.store import ModelStore
 from services.predictor.scoring.predictions import PredictionService
 from services.predictor.settings import PredictorSettings
+from services.predictor.shadow.evidence import ShadowEvidence
+from services.predictor.shadow.lane import ShadowLane
 from services.predictor.telemetry.metrics import PredictorMetrics
 
 
@@ -27,6 +29,8 @@ class Services:
     predictions: PredictionService
     readiness: Readiness
     health: ModelHealth
+    shadow: ShadowLane
+    shadow_evidence: ShadowEvidence
 
 
 def get_services_now(request: Request) -> Services:

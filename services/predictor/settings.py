@@ -10,6 +10,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.logs import LogLevel
 from services.common.paths import VAR_DIR
+from services.common.promotion_rules import (
+    AUC_TOLERANCE_VARIABLE,
+    DEFAULT_AUC_TOLERANCE,
+    DEFAULT_TOP_PRECISION_TOLERANCE,
+    TOP_PRECISION_TOLERANCE_VARIABLE,
+)
 from services.predictor.audit.backend import default_spill_dir
 
 
@@ -70,6 +76,26 @@ class PredictorSettings(BaseSettings):
         0.05, ge=0, le=1, description="realized ROC-AUC or top-10% precision this far below training alerts"
     )
     performance_min_outcomes: int = Field(200, ge=1, description="uncontacted outcomes before the comparison counts")
+    shadow_queue: int = Field(
+        10_000, ge=1, description="records waiting for the challenger; past it new ones are dropped and counted"
+    )
+    shadow_min_outcomes: int = Field(
+        200, ge=1, description="paired records with an outcome before /model/shadow gives a verdict"
+    )
+    shadow_auc_tolerance: float = Field(
+        DEFAULT_AUC_TOLERANCE,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices(AUC_TOLERANCE_VARIABLE, "shadow_auc_tolerance"),
+        description="the gate's ROC-AUC tolerance (read from the gate's own variable): the shadow verdict's",
+    )
+    shadow_top_precision_tolerance: float = Field(
+        DEFAULT_TOP_PRECISION_TOLERANCE,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices(TOP_PRECISION_TOLERANCE_VARIABLE, "shadow_top_precision_tolerance"),
+        description="the gate's top-10% precision tolerance (the gate's own variable): the shadow verdict's",
+    )
     admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="keys for /admin/reload, GET /predictions/{id}, POST /outcomes; unset: PREDICTOR_API_KEYS",

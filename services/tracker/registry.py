@@ -57,7 +57,7 @@ def gate(
 ) -> tuple[list[str], GateReport | None]:
     """Every gate rule the candidate breaks (empty: it may be promoted), and the comparison made."""
     with tempfile.TemporaryDirectory() as scratch:
-        candidate_bundle, failures = _checked_bundle(client, settings, candidate, Path(scratch) / "candidate")
+        candidate_bundle, failures = checked_bundle(client, settings, candidate, Path(scratch) / "candidate")
         if candidate_bundle is None:
             return failures, None
         champion = current_champion(client, settings)
@@ -66,7 +66,7 @@ def gate(
             if auc is None:
                 return [f"{AUC_METRIC} missing on the candidate's run"], None
             return below_floor(auc, "on its test split", settings), None
-        champion_bundle, champion_failures = _checked_bundle(client, settings, champion, Path(scratch) / "champion")
+        champion_bundle, champion_failures = checked_bundle(client, settings, champion, Path(scratch) / "champion")
         if champion_bundle is None:
             return [f"champion version {champion.version} unusable for comparison: {champion_failures[0]}"], None
         try:
@@ -76,7 +76,7 @@ def gate(
         return report.failures, report
 
 
-def _checked_bundle(
+def checked_bundle(
     client: MlflowClient, settings: TrackerSettings, version: ModelVersion, directory: Path
 ) -> tuple[ModelBundle | None, list[str]]:
     """A fresh download that loads, matches the customer schema and reproduces its canary."""

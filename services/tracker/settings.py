@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.paths import SHARED_DATA_FILE, VAR_DIR
+from services.common.promotion_rules import DEFAULT_AUC_TOLERANCE, DEFAULT_TOP_PRECISION_TOLERANCE
 
 OFFICIAL_DATA_SHA256 = "16320c9c1ec72448db59aa0a26a0b95401046bef5d02fd3aeb906448e3055e91"
 OFFICIAL_DATA_URL = (
@@ -30,9 +31,12 @@ class TrackerSettings(BaseSettings):
     data_cache_dir: Path = VAR_DIR / "data"
     registered_model_name: str = "churn-model"
     champion_alias: str = "champion"
-    promotion_auc_tolerance: float = Field(0.005, ge=0, le=1)
+    promotion_auc_tolerance: float = Field(DEFAULT_AUC_TOLERANCE, ge=0, le=1)
     promotion_top_precision_tolerance: float = Field(
-        0.03, ge=0, le=1, description="how much worse precision in the top 10% a candidate may be"
+        DEFAULT_TOP_PRECISION_TOLERANCE,
+        ge=0,
+        le=1,
+        description="how much worse precision in the top 10% a candidate may be",
     )
     promotion_min_auc: float = Field(0.80, ge=0, le=1, description="the floor no promoted model may be under")
     promotion_min_customers: int = Field(

@@ -80,8 +80,9 @@ class WeeklyList:
     scored: int
     made_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def facts(self, iso_week: str, written: list[Path]) -> WeeklyListFacts:
-        """What the archive keeps beside the list, and the status page shows."""
+    def facts(self, iso_week: str, written: list[Path], challenger: str | None = None) -> WeeklyListFacts:
+        """What the archive keeps beside the list, and the status page shows (`challenger`: the version the
+        shadow lane scored with meanwhile; the list itself is the champion's alone)."""
         return WeeklyListFacts(
             model_version=self.version,
             made_at=self.made_at.replace(microsecond=0),
@@ -91,6 +92,7 @@ class WeeklyList:
             iso_week=iso_week,
             file=written[0].name,
             rejected_file=written[1].name if len(written) > 1 else None,
+            challenger=challenger,
         )
 
 

@@ -76,6 +76,16 @@ class PredictorClient:
             f"predictor answered HTTP {response.status_code}: {message}\n  what to do: {hint}", EXIT_UNREACHABLE
         )
 
+    def challenger(self) -> str | None:
+        """The version the predictor's shadow lane scores with (GET /model), for the list's facts; None when
+        none is set or the predictor cannot say (the list does not depend on it)."""
+        try:
+            answer = self.http.get(f"{self.url}/model")
+            found = answer.json().get("challenger") if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return None if not isinstance(found, dict) or found.get("version") is None else str(found["version"])
+
     def _post(self, payload: dict[str, Any]) -> httpx.Response:
         first_failure: datetime | None = None
         for attempt in range(1, self.settings.connect_attempts + 1):

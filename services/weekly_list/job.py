@@ -66,7 +66,7 @@ def run_once(job: WeeklyListJobSettings, client_settings: WeeklyListSettings) ->
         result = build(job.input, job.top, client.score, client_settings.batch_size)
         stem = job.archive_dir / week_of(result.made_at)
         written = write(result, stem.with_suffix(".csv"))
-        facts = result.facts(week_of(result.made_at), written)
+        facts = result.facts(week_of(result.made_at), written, client.challenger())
         partial = stem.with_suffix(".json.partial")
         partial.write_text(facts.to_json(), encoding="utf-8")
         partial.replace(stem.with_suffix(".json"))

@@ -51,6 +51,17 @@ class AuditBackend(Protocol):
     def outcomes(self) -> list[tuple[str, float, float, bool, bool | None]]:
         """(model version, probability, threshold, churned, contacted) of every prediction with an outcome."""
 
+    def record_shadow(
+        self, scores: Sequence[tuple[str, str, float, str]], drops: Sequence[tuple[str, int, str]]
+    ) -> None:
+        """The challenger's (prediction id, version, probability, scored at), and (version, records dropped, at)."""
+
+    def shadow_pairs(self, challenger_version: str) -> list[tuple[float, float, bool | None]]:
+        """(champion probability, challenger probability, churned or None) of every paired record, by id."""
+
+    def shadow_dropped(self, challenger_version: str) -> int:
+        """Records of this challenger that were answered but not scored by it (every process's count)."""
+
     def purge(self, before: str, limit: int) -> int:
         """Delete up to `limit` records created before `before` (ISO time); the number deleted."""
 

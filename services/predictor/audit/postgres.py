@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from services.predictor.audit.backend import AuditStoreError, redact
-from services.predictor.audit.record import ADDED_COLUMNS, COLUMN_NAMES, COLUMNS, AuditRecord
+from services.predictor.audit.record import ADDED_COLUMNS, COLUMN_NAMES, COLUMNS, SHADOW_PAIRS, AuditRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS outcomes (
     recorded_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at DOUBLE PRECISION);
+CREATE TABLE IF NOT EXISTS shadow_scores (
+    prediction_id TEXT NOT NULL,
+    challenger_version TEXT NOT NULL,
+    probability DOUBLE PRECISION NOT NULL,
+    scored_at TEXT NOT NULL,
+    PRIMARY KEY (prediction_id, challenger_version)
+);
+CREATE TABLE IF NOT EXISTS shadow_drops (
+    challenger_version TEXT NOT NULL, records INTEGER NOT NULL, recorded_at TEXT NOT NULL
+);
 """
 PG_TYPES = {"REAL": "DOUBLE PRECISION", "TEXT": "TEXT"}
 # COPY into a per-connection staging table, then one INSERT ... SELECT: far less work for the server
@@ -173,8 +183,36 @@ class PostgresBackend:
                 for r in rows
             ]
 
+    def record_shadow(
+        self, scores: Sequence[tuple[str, str, float, str]], drops: Sequence[tuple[str, int, str]]
+    ) -> None:
+        with self._errors("shadow scores not recorded"), self._connect() as connection, connection.transaction():
+            cursor = connection.cursor()
+            if scores:
+                cursor.executemany("INSERT INTO shadow_scores VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", scores)
+            if drops:
+                cursor.executemany("INSERT INTO shadow_drops VALUES (%s, %s, %s)", drops)
+
+    def shadow_pairs(self, challenger_version: str) -> list[tuple[float, float, bool | None]]:
+        with self._errors("audit log unreadable"), self._connect() as connection:
+            rows = connection.execute(SHADOW_PAIRS, (challenger_version,))
+            return [(float(r["churn_probability"]), float(r["probability"]), r["churned"]) for r in rows]
+
+    def shadow_dropped(self, challenger_version: str) -> int:
+        with self._errors("audit log unreadable"), self._connect() as connection:
+            row = connection.execute(
+                "SELECT COALESCE(SUM(records), 0) AS dropped FROM shadow_drops WHERE challenger_version = %s",
+                (challenger_version,),
+            ).fetchone()
+            return 0 if row is None else int(row["dropped"])
+
     def purge(self, before: str, limit: int) -> int:
         with self._errors("audit retention failed"), self._connect() as connection:
+            connection.execute(
+                "DELETE FROM shadow_scores WHERE ctid IN "
+                "(SELECT ctid FROM shadow_scores WHERE scored_at < %s LIMIT %s)",
+                (before, limit),
+            )
             cursor = connection.execute(
                 "DELETE FROM predictions WHERE ctid IN "
                 "(SELECT ctid FROM predictions WHERE created_at < %s ORDER BY created_at LIMIT %s)",

@@ -31,6 +31,14 @@ COLUMN_NAMES = (
     "input_json",
 )
 COLUMNS = ", ".join(COLUMN_NAMES)
+# The challenger's score beside the champion's answer, and what happened to the customer (null: not yet known),
+# in prediction id order (the same order in every process: the bootstrap and tie-breaks repeat).
+SHADOW_PAIRS = (
+    "SELECT p.churn_probability, s.probability, o.churned FROM shadow_scores s "
+    "JOIN predictions p ON p.prediction_id = s.prediction_id "
+    "LEFT JOIN outcomes o ON o.prediction_id = s.prediction_id "
+    "WHERE s.challenger_version = %s ORDER BY s.prediction_id"
+)
 # Added after the first release; a log made then gains them (NULL in its old rows).
 ADDED_COLUMNS = {"threshold": "REAL", "warnings": "TEXT", "request_id": "TEXT", "input_json": "TEXT"}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from services.predictor.audit.backend import AuditStoreError, WriterBusy
-from services.predictor.audit.record import ADDED_COLUMNS, COLUMN_NAMES, COLUMNS, AuditRecord
+from services.predictor.audit.record import ADDED_COLUMNS, COLUMN_NAMES, COLUMNS, SHADOW_PAIRS, AuditRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -39,6 +39,16 @@ CREATE TABLE IF NOT EXISTS outcomes (
     recorded_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS writability_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS shadow_scores (
+    prediction_id TEXT NOT NULL,
+    challenger_version TEXT NOT NULL,
+    probability REAL NOT NULL,
+    scored_at TEXT NOT NULL,
+    PRIMARY KEY (prediction_id, challenger_version)
+);
+CREATE TABLE IF NOT EXISTS shadow_drops (
+    challenger_version TEXT NOT NULL, records INTEGER NOT NULL, recorded_at TEXT NOT NULL
+);
 """
 INDEX = "CREATE INDEX IF NOT EXISTS predictions_created_at ON predictions (created_at)"
 ROW_MARKS = f"({', '.join('?' * len(COLUMN_NAMES))})"
@@ -177,8 +187,30 @@ class SqliteBackend:
                 for v, p, t, c, k in rows
             ]
 
+    def record_shadow(
+        self, scores: Sequence[tuple[str, str, float, str]], drops: Sequence[tuple[str, int, str]]
+    ) -> None:
+        with self._errors("shadow scores not recorded"), self._connection() as connection:
+            connection.executemany("INSERT OR IGNORE INTO shadow_scores VALUES (?, ?, ?, ?)", scores)
+            connection.executemany("INSERT INTO shadow_drops VALUES (?, ?, ?)", drops)
+
+    def shadow_pairs(self, challenger_version: str) -> list[tuple[float, float, bool | None]]:
+        with self._errors("audit log unreadable"), self._connection() as connection:
+            rows = connection.execute(SHADOW_PAIRS.replace("%s", "?"), (challenger_version,))
+            return [(float(h), float(c), None if o is None else bool(o)) for h, c, o in rows]
+
+    def shadow_dropped(self, challenger_version: str) -> int:
+        with self._errors("audit log unreadable"), self._connection() as connection:
+            query = "SELECT COALESCE(SUM(records), 0) FROM shadow_drops WHERE challenger_version = ?"
+            return int(connection.execute(query, (challenger_version,)).fetchone()[0])
+
     def purge(self, before: str, limit: int) -> int:
         with self._errors("audit retention failed"), self._connection() as connection:
+            connection.execute(
+                "DELETE FROM shadow_scores WHERE rowid IN "
+                "(SELECT rowid FROM shadow_scores WHERE scored_at < ? LIMIT ?)",
+                (before, limit),
+            )
             cursor = connection.execute(
                 "DELETE FROM predictions WHERE rowid IN "
                 "(SELECT rowid FROM predictions WHERE created_at < ? ORDER BY created_at LIMIT ?)",

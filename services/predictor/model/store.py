@@ -187,7 +187,7 @@ class ModelStore:
         worker that finds the version just fetched by another loads that copy. Without the lock the
         second rename failed ("Directory not empty") and that worker served nothing."""
         started = time.perf_counter()
-        with _cache_lock(self.cache_root):
+        with cache_lock(self.cache_root):
             if self._pointer_names(version, run_id):
                 try:
                     return self._from_cache()
@@ -270,7 +270,7 @@ def _now() -> datetime:
 
 
 @contextmanager
-def _cache_lock(cache_root: Path) -> Iterator[None]:
+def cache_lock(cache_root: Path) -> Iterator[None]:
     """An exclusive lock on the cache, between the processes (workers) that share it."""
     cache_root.mkdir(parents=True, exist_ok=True)
     with (cache_root / ".lock").open("a") as handle:

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.predictor.audit.backend import AuditBackend
-from services.predictor.deps import ServicesDep, json_response
+from services.predictor.audit.backend import AuditBackend, AuditStoreError
+from services.predictor.deps import Services, ServicesDep, json_response
 from services.predictor.http.auth import ApiKeyDep
 from services.predictor.http.errors import ApiError
 
@@ -41,6 +41,7 @@ async def model_card(services: ServicesDep, _: ApiKeyDep) -> Response:
             "last_error": services.store.last_error,
             "registry": services.store.registry.as_dict(),
             "audit_disk": _audit_disk(services.audit.backend),
+            "challenger": _challenger(services),
         }
     )
 
@@ -59,6 +60,27 @@ async def model_drift(services: ServicesDep, _: ApiKeyDep) -> Response:
     if report is None:
         raise ApiError(503, "no_model", f"no model loaded yet: {services.store.last_error or 'loading'}")
     return json_response(report)
+
+
+@router.get(
+    "/model/shadow",
+    responses={401: {"description": "API key"}, 503: {"description": "the audit log cannot be read"}},
+)
+async def model_shadow(services: ServicesDep, _: ApiKeyDep) -> Response:
+    """The challenger (`churnguard shadow`) against the champion on the same answered customers: how many
+    are paired and dropped, how far their scores and call lists differ, and once outcomes are in, both
+    models' realized ROC-AUC and top-10% precision with paired bootstrap intervals and a verdict."""
+    try:
+        report = await run_in_threadpool(services.shadow_evidence.report)
+    except AuditStoreError as error:
+        raise ApiError(503, "audit_unavailable", f"the shadow comparison cannot be read: {error}") from error
+    return json_response(report)
+
+
+def _challenger(services: Services) -> dict[str, str] | None:
+    """The version the shadow lane scores with, if any."""
+    challenger = services.shadow.challenger.current
+    return None if challenger is None else challenger.reference
 
 
 def _audit_disk(backend: AuditBackend) -> dict[str, object]:

@@ -36,12 +36,15 @@ async def prediction_record(prediction_id: str, services: ServicesDep, _: AdminK
 async def reload_model(services: ServicesDep, _: AdminKeyDep) -> Response:
     """Load the version MODEL_URI points at now; swap only if it passes its checks."""
     result = await run_in_threadpool(services.store.reload)
-    model = services.store.current
+    challenger_state = await run_in_threadpool(services.shadow.challenger.reload)
+    model, challenger = services.store.current, services.shadow.challenger.current
     return json_response(
         {
             "outcome": result.outcome.value,
             "detail": result.detail,
             "serving": None if model is None else model.reference,
+            "challenger": None if challenger is None else challenger.reference,
+            "challenger_error": challenger_state.error,
         },
         result.outcome.http_status,
     )
@@ -52,4 +55,5 @@ async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format."""
     services.metrics.show_audit(services.audit)
     await run_in_threadpool(services.health.refresh_quietly)
+    await run_in_threadpool(services.shadow_evidence.refresh_quietly)
     return Response(services.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

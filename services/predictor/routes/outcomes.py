@@ -66,6 +66,7 @@ async def record_outcomes(body: OutcomesIn, services: ServicesDep, _: AdminKeyDe
     rows = [(o.prediction_id, o.churned, o.contacted, now) for o in body.outcomes]
     await run_in_threadpool(services.audit.backend.record_outcomes, rows)
     services.health.forget("performance")
+    services.shadow_evidence.forget()
     return json_response({"recorded": len(rows)})
 
 

@@ -19,6 +19,7 @@ from services.predictor.http.errors import ApiError
 from services.predictor.http.validation import Row
 from services.predictor.model.store import ModelStore
 from services.predictor.scoring.served_model import ServedModel
+from services.predictor.shadow.lane import ShadowLane
 from services.predictor.telemetry.metrics import PredictorMetrics
 
 NO_WARNINGS: tuple[()] = ()  # shared: most records have none, and orjson writes a tuple as []
@@ -35,9 +36,14 @@ class PredictionService:
     """The one place that turns records into traceable predictions."""
 
     def __init__(
-        self, store: ModelStore, audit: AuditLog, metrics: PredictorMetrics, commit_timeout: float = 5.0
+        self,
+        store: ModelStore,
+        audit: AuditLog,
+        metrics: PredictorMetrics,
+        shadow: ShadowLane,
+        commit_timeout: float = 5.0,
     ) -> None:
-        self.store, self.audit, self.metrics = store, audit, metrics
+        self.store, self.audit, self.metrics, self.shadow = store, audit, metrics, shadow
         self.commit_timeout = commit_timeout
 
     def serving_model(self) -> ServedModel:
@@ -132,6 +138,7 @@ class PredictionService:
             committed,
         )
         self.audit.submit(batch)  # AuditBacklog: the request path answers 503 (http/errors.py)
+        self.shadow.offer(prediction_ids, columns)  # the challenger's turn comes later, on its own thread
         self.metrics.observe_probabilities(probabilities)
         self.metrics.count_predictions(reference["version"], len(items))
         return items

@@ -169,6 +169,25 @@ class PredictorMetrics:
         )
         self._model_labels: tuple[str, str, str] | None = None
 
+        self.shadow_predictions = Counter(
+            "churnguard_shadow_predictions_total",
+            "Answered records the challenger scored too (stored beside the answer).",
+            registry=registry,
+        )
+        self.shadow_dropped = Counter(
+            "churnguard_shadow_dropped_total",
+            "Answered records the challenger did not score, by why (queue full, challenger error, audit down).",
+            ["reason"],
+            registry=registry,
+        )
+        # Read from the shared audit log: the same for every worker.
+        self.shadow_top_overlap = Gauge(
+            "churnguard_shadow_top_overlap",
+            "Share of the champion's top 10% the challenger also puts in its top 10% (NaN: no challenger or pairs).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+
     def show_performance(self, report: dict[str, Any]) -> None:
         entry = report["versions"].get(report["serving_version"] or "")
         now = entry["not_contacted"] if entry else {}
