@@ -95,6 +95,7 @@ def wrk(url: str, body_file: Path, concurrency: int, seconds: int, headers: dict
         "p50": latency("50%"),
         "p99": latency("99%"),
         "errors": float(non_2xx[1]) if non_2xx else 0.0,
+        "requests": float(re.search(r"(\d+) requests in", out)[1]),  # type: ignore[index]
     }
 
 
