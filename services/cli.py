@@ -9,6 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+# Each settings class's environment prefix, by class name (a ValidationError's title), to name the variable.
+SETTINGS_PREFIXES = {
+    "TrackerSettings": "CHURNGUARD_",
+    "PredictorSettings": "PREDICTOR_",
+    "WeeklyListSettings": "PREDICTOR_",
+    "WeeklyListJobSettings": "WEEKLY_LIST_",
+    "MailCatcherSettings": "MAILCATCHER_",
+}
 
 
 def _tracker(args: argparse.Namespace) -> int:
@@ -325,7 +333,18 @@ def main(argv: list[str] | None = None) -> int:
     # MLflow reads this itself: its per-download progress bars would bury the gate's report in a terminal.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    from pydantic import ValidationError
+
+    try:
+        return int(args.handler(args))
+    except ValidationError as error:  # any command's settings, read from the environment: one line, no traceback
+        from services.common.settings_errors import settings_problems
+
+        print(
+            f"{args.command}: invalid settings: {settings_problems(error, SETTINGS_PREFIXES.get(error.title, ''))}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import PredictorProcess
 from tests.predictor.conftest import record
@@ -115,4 +116,26 @@ def test_a_bad_setting_is_a_clear_startup_error_naming_the_variable() -> None:
     assert result.returncode == 2
     assert "serve: invalid settings: PREDICTOR_PORT: Input should be greater than or equal to 1" in result.stderr
     assert "PREDICTOR_LOG_LEVEL: Input should be 'DEBUG'" in result.stderr  # every problem, in one go
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        (["rollback"], "CHURNGUARD_PROMOTION_AUC_TOLERANCE", "a lot"),
+        (["shadow", "--stop"], "CHURNGUARD_PUSH_TIMEOUT_SECONDS", "-1"),
+        (["weekly-list-job", "--once"], "WEEKLY_LIST_TOP", "many"),
+    ],
+)
+def test_every_command_names_a_bad_setting_in_one_line(command: list[str], variable: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", *command],
+        cwd=REPO_ROOT,
+        env={**os.environ, variable: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{command[0]}: invalid settings: {variable}: " in result.stderr
     assert "Traceback" not in result.stderr
