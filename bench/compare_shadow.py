@@ -40,7 +40,11 @@ CONCURRENCY = (1, 8)
 
 def churnguard(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", *args], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         raise RuntimeError(f"churnguard {' '.join(args)}: {done.stderr.strip()[-500:]}")
@@ -125,7 +129,9 @@ def main() -> int:
                     settle(url, challenger)
                     paired = int(shadow_report(url)["paired"]) - paired_before  # type: ignore[call-overload]
                     paired_shares.append(paired / answered)
-                    memory_mb = max(memory_mb, *(rss_mb(pid) for pid in serving_workers(predictor.pid) or [predictor.pid]))
+                    memory_mb = max(
+                        memory_mb, *(rss_mb(pid) for pid in serving_workers(predictor.pid) or [predictor.pid])
+                    )
             print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         for process in reversed(processes):
