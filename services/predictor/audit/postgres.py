@@ -186,12 +186,20 @@ class PostgresBackend:
     def record_shadow(
         self, scores: Sequence[tuple[str, str, float, str]], drops: Sequence[tuple[str, int, str]]
     ) -> None:
-        with self._errors("shadow scores not recorded"), self._connect() as connection, connection.transaction():
-            cursor = connection.cursor()
-            if scores:
-                cursor.executemany("INSERT INTO shadow_scores VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", scores)
-            if drops:
-                cursor.executemany("INSERT INTO shadow_drops VALUES (%s, %s, %s)", drops)
+        """On the calling thread's kept connection (the shadow lane's own)."""
+        with self._errors("shadow scores not recorded"):
+            connection = self._reader()
+            try:
+                with connection.transaction(), connection.cursor() as cursor:
+                    if scores:
+                        cursor.executemany(
+                            "INSERT INTO shadow_scores VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", scores
+                        )
+                    if drops:
+                        cursor.executemany("INSERT INTO shadow_drops VALUES (%s, %s, %s)", drops)
+            except psycopg.Error:
+                connection.close()
+                raise
 
     def shadow_pairs(self, challenger_version: str) -> list[tuple[float, float, bool | None]]:
         with self._errors("audit log unreadable"), self._connect() as connection:

@@ -81,6 +81,7 @@ class SqliteBackend:
         # Two kept write connections: one that waits for another process's lock (the writer thread's) and
         # one that never does (the event loop's), so no commit pays to switch its busy timeout.
         self._writers: dict[bool, tuple[sqlite3.Connection, int]] = {}
+        self._shadow_writer: sqlite3.Connection | None = None  # the shadow lane thread's only
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -190,9 +191,20 @@ class SqliteBackend:
     def record_shadow(
         self, scores: Sequence[tuple[str, str, float, str]], drops: Sequence[tuple[str, int, str]]
     ) -> None:
-        with self._errors("shadow scores not recorded"), self._connection() as connection:
-            connection.executemany("INSERT OR IGNORE INTO shadow_scores VALUES (?, ?, ?, ?)", scores)
-            connection.executemany("INSERT INTO shadow_drops VALUES (?, ?, ?)", drops)
+        """On the shadow lane's own kept connection (opening one costs more than the write): a short write
+        transaction, so a commit on the event loop rarely finds the write lock taken."""
+        with self._errors("shadow scores not recorded"):
+            if self._shadow_writer is None:
+                self._shadow_writer = self._open()
+                self._shadow_writer.execute("PRAGMA wal_autocheckpoint = 0")  # the writer thread checkpoints
+            try:
+                with self._shadow_writer:
+                    self._shadow_writer.executemany("INSERT OR IGNORE INTO shadow_scores VALUES (?, ?, ?, ?)", scores)
+                    self._shadow_writer.executemany("INSERT INTO shadow_drops VALUES (?, ?, ?)", drops)
+            except sqlite3.Error:
+                self._shadow_writer.close()  # a fresh connection next time (the file may have been replaced)
+                self._shadow_writer = None
+                raise
 
     def shadow_pairs(self, challenger_version: str) -> list[tuple[float, float, bool | None]]:
         with self._errors("audit log unreadable"), self._connection() as connection:
@@ -237,6 +249,9 @@ class SqliteBackend:
             for writer, _ in self._writers.values():
                 writer.close()
             self._writers.clear()
+            if self._shadow_writer is not None:
+                self._shadow_writer.close()
+                self._shadow_writer = None
 
     def _current_writer(self, wait: bool) -> sqlite3.Connection:
         """The kept connection, unless the file was removed or replaced: then a new one (and new tables),

@@ -350,3 +350,19 @@ def test_commits_leave_the_wal_to_the_writer_threads_checkpoint(
     monkeypatch.setattr(sqlite_backend, "CHECKPOINT_BYTES", 0)
     log.backend.checkpoint()
     assert path.stat().st_size > before + 500_000, "the writer thread's checkpoint folded the WAL into the file"
+
+
+def test_shadow_scores_pair_with_their_answers_and_outcomes_in_id_order(url: str) -> None:
+    """What GET /model/shadow reads, on both databases: only answered records pair, a retried score is kept
+    once, drops add up across writers, outcomes join where known."""
+    log = audit_log(url)
+    log.submit(batch(["s-2", "s-1", "s-3"]))
+    log.flush()
+    backend = log.backend
+    at = utc_text(time.time())
+    backend.record_shadow([("s-1", "9", 0.11, at), ("s-2", "9", 0.22, at), ("never-answered", "9", 0.5, at)], [])
+    backend.record_shadow([("s-1", "9", 0.99, at), ("s-3", "8", 0.33, at)], [("9", 4, at), ("9", 3, at)])
+    backend.record_outcomes([("s-2", True, None, at)])
+    assert backend.shadow_pairs("9") == [(0.5, 0.11, None), (0.2, 0.22, True)]  # s-1 then s-2; champion first
+    assert backend.shadow_dropped("9") == 7 and backend.shadow_dropped("8") == 0
+    assert backend.shadow_pairs("nobody") == []
