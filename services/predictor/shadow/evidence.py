@@ -55,8 +55,10 @@ class ShadowEvidence:
     def _compute(self) -> dict[str, Any]:
         challenger = self.lane.challenger.current
         s = self.settings
-        if challenger is None:
-            report = shadow_report(None, [], 0, s.shadow_min_outcomes, self.tolerances)
+        if challenger is None:  # none, or one this worker could not load: its answers were dropped, not scored
+            designated = self.lane.challenger.state.designated
+            dropped = 0 if designated is None else self.backend.shadow_dropped(designated)
+            report = shadow_report(None, [], dropped, s.shadow_min_outcomes, self.tolerances)
         else:
             version = challenger.bundle.version
             pairs = self.backend.shadow_pairs(version)

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 SLICE_RECORDS = 256  # scored per call; the GIL is handed back between slices (a request never waits long)
 DRAIN_SECONDS = 0.1
 QUEUE_FULL, CHALLENGER_ERROR, AUDIT_UNAVAILABLE = "queue_full", "challenger_error", "audit_unavailable"
-DROP_REASONS = (QUEUE_FULL, CHALLENGER_ERROR, AUDIT_UNAVAILABLE)
+CHALLENGER_UNLOADABLE = "challenger_unloadable"
+DROP_REASONS = (QUEUE_FULL, CHALLENGER_ERROR, CHALLENGER_UNLOADABLE, AUDIT_UNAVAILABLE)
 
 ShadowRow = tuple[str, str, float, str]  # prediction id, challenger version, probability, scored at
 
@@ -44,6 +45,8 @@ class ShadowLane:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        for reason in DROP_REASONS:  # every series exists from the start: dashboards see zeros, not gaps
+            metrics.shadow_dropped.labels(reason)
 
     @property
     def queued(self) -> int:
@@ -63,6 +66,8 @@ class ShadowLane:
         """On the request path: queue the records for the challenger, or drop and count them. Never waits."""
         model = self.challenger.current
         if model is None:
+            if self.challenger.state.error is not None and self.challenger.state.designated is not None:
+                self._unloadable(self.challenger.state.designated, len(prediction_ids))
             return
         version, count = model.bundle.version, len(prediction_ids)
         with self._lock:
@@ -74,6 +79,12 @@ class ShadowLane:
                 self._queued += count
         if full:
             self.metrics.shadow_dropped.labels(QUEUE_FULL).inc(count)
+
+    def _unloadable(self, version: str, count: int) -> None:
+        """The alias designates a version this worker could not load: its records are answered, not scored."""
+        with self._lock:
+            self._drops[version] = self._drops.get(version, 0) + count
+        self.metrics.shadow_dropped.labels(CHALLENGER_UNLOADABLE).inc(count)
 
     def drain(self) -> None:
         """Score everything queued now and store it (the thread calls this; so does shutdown)."""

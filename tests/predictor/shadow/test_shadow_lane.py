@@ -24,6 +24,7 @@ from services.tracker.registry import promote
 from services.tracker.settings import TrackerSettings
 from tests.conftest import BASELINE, PredictorProcess
 from tests.predictor.conftest import AppFactory, record
+from tests.tracker.test_experiments import _log_altered_model
 from tests.tracker.test_predictor_push import churnguard, serving_predictor
 
 pytestmark = pytest.mark.slow
@@ -176,6 +177,30 @@ def test_a_full_queue_drops_and_counts_and_never_waits(start_app: AppFactory) ->
     assert services.shadow.queued == 50
     assert 'churnguard_shadow_dropped_total{reason="queue_full"} 30.0' in client.get("/metrics").text
     services.shadow.drain()
+    services.shadow_evidence.forget()  # the /metrics above computed the report a moment ago
     report = client.get("/model/shadow").json()
-    assert report["paired"] == 50 and report["dropped"] == 30
+    assert report["paired"] == 50 and report["dropped"] == 30, report
     assert report["top_overlap"] == 1.0 and report["mean_abs_difference"] == 0.0
+
+
+def test_a_challenger_that_cannot_load_is_reported_and_answers_go_on(
+    start_app: AppFactory, tracker_settings: TrackerSettings
+) -> None:
+    """The alias moved by hand to a version whose canary does not reproduce (`shadow` itself refuses it)."""
+    own = tracker_settings.model_copy(update={"registered_model_name": "shadow-unloadable"})
+    first = run_experiment(load_config(BASELINE), own)
+    promote(own, first.version, reason="first")
+    bad = _log_altered_model(own, canary_shift=1e-3)
+    refused = churnguard(own, "shadow", bad, "--reason", "by the command", urls="http://127.0.0.1:1")
+    assert refused.returncode == 1 and "canary" in refused.stderr
+    MlflowClient(own.mlflow_tracking_uri).set_registered_model_alias(own.registered_model_name, CHALLENGER_ALIAS, bad)
+    client = start_app(model_uri=f"models:/{own.registered_model_name}@champion", poll_seconds=0, drift_seconds=0.01)
+    reload = client.post("/admin/reload").json()
+    assert reload["challenger"] is None and "canary" in reload["challenger_error"]
+    assert [client.post("/predict", json=record()).status_code for _ in range(10)] == [200] * 10
+    deadline = time.monotonic() + 10
+    while (report := client.get("/model/shadow").json())["dropped"] < 10:
+        assert time.monotonic() < deadline, report
+        time.sleep(0.05)
+    assert report["model"] is None and report["designated"] == bad and "canary" in report["last_error"]
+    assert 'churnguard_shadow_dropped_total{reason="challenger_unloadable"} 10.0' in client.get("/metrics").text
