@@ -3,8 +3,12 @@ process with two workers sharing one SQLite audit log. Answers never change; the
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 
+from services.common.paths import SHARED_DATA_FILE
 from services.common.registry_names import CHALLENGER_ALIAS
 from services.predictor.scoring.served_model import ServedModel
 from services.tracker.config import load_config
@@ -24,6 +29,7 @@ from services.tracker.registry import promote
 from services.tracker.settings import TrackerSettings
 from tests.conftest import BASELINE, PredictorProcess
 from tests.predictor.conftest import AppFactory, record
+from tests.support import REPO_ROOT
 from tests.tracker.test_experiments import _log_altered_model
 from tests.tracker.test_predictor_push import churnguard, serving_predictor
 
@@ -46,6 +52,26 @@ def score(predictor: PredictorProcess, customers: list[dict[str, Any]]) -> list[
     return answers
 
 
+def weekly_list(predictor: PredictorProcess, archive: Path) -> tuple[list[list[str]], dict[str, Any]]:
+    """`churnguard weekly-list-job --once` on 300 customers: the list's rows (prediction ids left out) and facts."""
+    export = archive.parent / "export.csv"
+    export.write_text("\n".join(SHARED_DATA_FILE.read_text(encoding="utf-8").splitlines()[:301]) + "\n")
+    env = {"PREDICTOR_URL": predictor.url, "WEEKLY_LIST_INPUT": str(export), "WEEKLY_LIST_TOP": "30"}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "weekly-list-job", "--once"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env, "WEEKLY_LIST_ARCHIVE_DIR": str(archive)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    [facts] = archive.glob("*-W*.json")
+    with (archive / json.loads(facts.read_text())["file"]).open(encoding="utf-8", newline="") as handle:
+        rows = [[value for key, value in row.items() if key != "prediction_id"] for row in csv.DictReader(handle)]
+    return rows, json.loads(facts.read_text())
+
+
 def without_ids(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{key: value for key, value in item.items() if key != "prediction_id"} for item in answers]
 
@@ -61,8 +87,9 @@ def every_worker_says(predictor: PredictorProcess, path: str, check: Any, timeou
     return body
 
 
+@pytest.mark.second_lane  # ~100 s, its own tracker model and predictor: beside the rest in make test
 def test_a_challenger_scores_every_answer_beside_the_champion_and_never_changes_one(
-    tracker_settings: TrackerSettings, tmp_path: Path
+    tracker_settings: TrackerSettings, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     own = tracker_settings.model_copy(update={"registered_model_name": "shadow-lane"})
     first = run_experiment(load_config(BASELINE), own)
@@ -72,9 +99,11 @@ def test_a_challenger_scores_every_answer_beside_the_champion_and_never_changes_
     predictor.stop()
     predictor.env.update(PREDICTOR_WORKERS="2", PREDICTOR_DRIFT_SECONDS="0.2")
     predictor.start()
+    request.addfinalizer(lambda: predictor.process is None or predictor.process.poll() is not None or predictor.stop())
     urls = predictor.url
     customers, labels = logged_test_split(own, second.run_id)
     before = score(predictor, customers)
+    list_before = weekly_list(predictor, tmp_path / "before")
 
     # What cannot be a challenger is refused, naming why; nothing changes.
     assert churnguard(own, "shadow", first.version, "--reason", "x", urls=urls).returncode == 1
@@ -88,7 +117,11 @@ def test_a_challenger_scores_every_answer_beside_the_champion_and_never_changes_
 
     after = score(predictor, customers)
     assert without_ids(after) == without_ids(before)  # the same answers, byte for byte but the ids
-    paired = every_worker_says(predictor, "/model/shadow", lambda r: r["paired"] == len(customers))
+    list_after = weekly_list(predictor, tmp_path / "after")
+    assert list_after[0] == list_before[0]  # the same list; its facts name the challenger scored beside it
+    assert list_before[1]["challenger"] is None and list_after[1]["challenger"] == second.version
+    answered = len(customers) + 300  # the test split, and the list made with the challenger set
+    paired = every_worker_says(predictor, "/model/shadow", lambda r: r["paired"] == answered)
     assert paired["model"]["version"] == second.version and paired["champion"]["version"] == first.version
     assert paired["dropped"] == 0 and paired["outcomes"] == 0 and paired["verdict"] == "inconclusive"
     assert 0 < paired["top_overlap"] <= 1 and paired["mean_abs_difference"] > 0 and paired["score_psi"] >= 0
@@ -113,7 +146,7 @@ def test_a_challenger_scores_every_answer_beside_the_champion_and_never_changes_
         gate_path = client.download_artifacts(second.run_id, f"gate/vs-champion-v{first.version}.json", scratch)
         gate = json.loads(Path(gate_path).read_text(encoding="utf-8"))
         evidence_path = client.download_artifacts(second.run_id, f"shadow/evidence-v{second.version}.json", scratch)
-        assert json.loads(Path(evidence_path).read_text(encoding="utf-8"))["report"]["paired"] == len(customers)
+        assert json.loads(Path(evidence_path).read_text(encoding="utf-8"))["report"]["paired"] == answered
     # The same customers: what the service realized is what the gate computed on its held-out data.
     assert gate["customers"] == len(customers) and gate["left_out"] == 0
     for figure in ("roc_auc", "precision_at_top"):
@@ -127,7 +160,6 @@ def test_a_challenger_scores_every_answer_beside_the_champion_and_never_changes_
         stopped = churnguard(own, "shadow", "--stop", urls=urls)
         assert stopped.returncode == 0 and f"stopped (version {second.version})" in stopped.stdout
     every_worker_says(predictor, "/model", lambda card: card.get("challenger") is None)
-    predictor.stop()
 
 
 class Raising:
