@@ -65,6 +65,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         max_pending=settings.audit_max_pending,
         retention_days=settings.audit_retention_days,
         spill=Spill(settings.audit_spill_location, settings.audit_spill_max_bytes, settings.audit_power_safe),
+        commit_timeout=settings.audit_commit_timeout_seconds,
     )
     shadow = ShadowLane(ChallengerStore(settings, store.name), audit.backend, metrics, settings.shadow_queue)
     services = Services(
@@ -72,7 +73,7 @@ def create_app(settings: PredictorSettings, registry: CollectorRegistry | None =
         metrics=metrics,
         store=store,
         audit=audit,
-        predictions=PredictionService(store, audit, metrics, shadow, settings.audit_commit_timeout_seconds),
+        predictions=PredictionService(store, audit, metrics, shadow),
         readiness=Readiness(store, audit, metrics, settings),
         health=ModelHealth(store, audit, metrics, settings),
         shadow=shadow,

@@ -147,6 +147,12 @@ def _set_done(futures: list[Future[None]], error: AuditStoreError | None) -> Non
             future.set_exception(error)
 
 
+def _expire(futures: list[Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(TimeoutError())
+
+
 class AuditLog:
     """The writer thread and lookups; one per process (several processes and replicas may share a log)."""
 
@@ -158,8 +164,10 @@ class AuditLog:
         max_pending: int,
         retention_days: int,
         spill: Spill,
+        commit_timeout: float = 5.0,
     ) -> None:
         self.backend = backend
+        self.commit_timeout = commit_timeout
         self.spill = spill
         self.flush_seconds = flush_seconds
         self.durable = durable
@@ -236,6 +244,7 @@ class AuditLog:
             self._pending.append(batch)
             self._pending_count += batch.size
         if self.durable and not self._commit_on_loop(batch):
+            self._expire_later([batch])
             self._wake.set()
 
     def _commit_on_loop(self, batch: AuditBatch) -> bool:
@@ -255,6 +264,13 @@ class AuditLog:
             batch.committed.get_loop().call_soon(self.flush, False)  # never waits on the loop: see flush
         return True
 
+    def _expire_later(self, batches: Sequence[AuditBatch]) -> None:
+        """Durable requests whose commit is the writer thread's get TimeoutError after `commit_timeout` (one timer
+        per hand-over, on their loop). A commit on the loop itself needs none: it is done or failed at once."""
+        futures = [batch.committed for batch in batches if batch.committed is not None]
+        if futures:
+            futures[0].get_loop().call_later(self.commit_timeout, _expire, futures)
+
     def flush(self, wait: bool = True) -> bool:
         """Write everything pending now, in one transaction, after what the spill holds (the order answered);
         while the database fails, to the spill instead. False when the database failed; records that
@@ -273,6 +289,7 @@ class AuditLog:
             with self._lock:
                 self._pending[:0] = batches
                 self._forget_in_flight(batches)
+            self._expire_later(batches)
             self._wake.set()
             return True
         except AuditStoreError as error:
