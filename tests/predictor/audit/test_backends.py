@@ -366,3 +366,29 @@ def test_shadow_scores_pair_with_their_answers_and_outcomes_in_id_order(url: str
     assert backend.shadow_pairs("9") == [(0.5, 0.11, None), (0.2, 0.22, True)]  # s-1 then s-2; champion first
     assert backend.shadow_dropped("9") == 7 and backend.shadow_dropped("8") == 0
     assert backend.shadow_pairs("nobody") == []
+
+
+def test_a_durable_answer_waits_at_most_the_commit_timeout_and_a_commit_on_the_loop_needs_no_timer(url: str) -> None:
+    """The writer thread is not running here: a record handed to it is never committed, and its request is
+    told so after commit_timeout. SQLite commits a small request on the loop itself: done at once."""
+    log = audit_log(url, durable=True, commit_timeout=0.3)
+
+    async def answer() -> tuple[str, float, int]:
+        loop = asyncio.get_running_loop()
+        committed = loop.create_future()
+        started = time.monotonic()
+        log.submit(batch(["t-1"], committed=committed))
+        timers = len(loop._scheduled)  # type: ignore[attr-defined]
+        try:
+            async with asyncio.timeout(5):  # the test's own bound: a missing timer fails, never hangs
+                await committed
+        except TimeoutError:
+            return "timed out", time.monotonic() - started, timers
+        return "committed", time.monotonic() - started, timers
+
+    outcome, waited, timers = asyncio.run(answer())
+    if url.startswith("sqlite"):
+        assert (outcome, timers) == ("committed", 0) and waited < 0.25
+        assert log.backend.fetch("t-1") is not None
+    else:
+        assert outcome == "timed out" and 0.25 <= waited < 2 and timers == 1
