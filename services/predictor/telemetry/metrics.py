@@ -187,6 +187,7 @@ class PredictorMetrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
+        self.shadow_top_overlap.set(math.nan)  # nothing compared yet: never an invented 0
 
     def show_performance(self, report: dict[str, Any]) -> None:
         entry = report["versions"].get(report["serving_version"] or "")
