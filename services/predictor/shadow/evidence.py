@@ -28,6 +28,7 @@ class ShadowEvidence:
         self.lane, self.store, self.backend, self.metrics, self.settings = lane, store, backend, metrics, settings
         self.tolerances = Tolerances(settings.shadow_auc_tolerance, settings.shadow_top_precision_tolerance)
         self._cache: tuple[float, str | None, dict[str, Any]] | None = None
+        self._realized_memo: dict[str, Any] = {}  # the bootstrap, reused until new outcomes come in
         self._lock = threading.Lock()
 
     def report(self) -> dict[str, Any]:
@@ -63,7 +64,9 @@ class ShadowEvidence:
             version = challenger.bundle.version
             pairs = self.backend.shadow_pairs(version)
             dropped = self.backend.shadow_dropped(version)
-            report = shadow_report(challenger.reference, pairs, dropped, s.shadow_min_outcomes, self.tolerances)
+            report = shadow_report(
+                challenger.reference, pairs, dropped, s.shadow_min_outcomes, self.tolerances, self._realized_memo
+            )
         overlap = report["top_overlap"]
         self.metrics.shadow_top_overlap.set(math.nan if overlap is None else overlap)
         return report

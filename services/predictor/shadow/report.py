@@ -112,8 +112,10 @@ def shadow_report(
     dropped: int,
     min_outcomes: int,
     tolerances: Tolerances,
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The body of GET /model/shadow (less what the serving process adds: champion, error, reason)."""
+    """The body of GET /model/shadow (less what the serving process adds: champion, error, reason). `memo`: a
+    dict kept by the caller between reports, where the realized block is reused while its inputs are equal."""
     report: dict[str, Any] = {
         "model": challenger,
         "paired": len(pairs),
@@ -137,10 +139,20 @@ def shadow_report(
     report["outcomes"] = len(known)
     labels = np.asarray([int(bool(pairs[index][2])) for index in known], dtype=np.int64)
     if len(known) and 0 < labels.sum() < len(labels):
-        report["realized"] = {
-            "champion": figures(labels, champion[known]),
-            "challenger": figures(labels, mine[known]),
-            "difference": bootstrap_difference(labels, champion[known], mine[known]),
-        }
+        theirs_known, mine_known = champion[known], mine[known]
+        # The bootstrap is the costly part (1,000 rounds): reused until the outcomes or their scores change.
+        version = None if challenger is None else challenger.get("version")
+        fingerprint = (version, len(known), int(labels.sum()), float(theirs_known.sum()), float(mine_known.sum()))
+        if memo is None or memo.get("fingerprint") != fingerprint:
+            realized = {
+                "champion": figures(labels, theirs_known),
+                "challenger": figures(labels, mine_known),
+                "difference": bootstrap_difference(labels, theirs_known, mine_known),
+            }
+            if memo is not None:
+                memo.update(fingerprint=fingerprint, realized=realized)
+        else:
+            realized = memo["realized"]
+        report["realized"] = realized
     report["verdict"] = verdict(report["realized"], len(known), min_outcomes, tolerances)
     return report

@@ -90,3 +90,17 @@ def test_no_pairs_is_an_honest_empty_report() -> None:
     report = shadow_report(None, [], 0, 200, TOLERANCES)
     assert report["paired"] == 0 and report["top_overlap"] is None and report["realized"] is None
     assert report["verdict"] == "inconclusive"
+
+
+def test_the_bootstrap_is_reused_until_the_outcomes_change() -> None:
+    generator = np.random.default_rng(3)
+    pairs = [(float(h), float(c), bool(o > 0.5)) for h, c, o in generator.random((600, 3))]
+    memo: dict[str, object] = {}
+    first = shadow_report({"version": "2"}, pairs, 0, 200, TOLERANCES, memo)
+    again = shadow_report({"version": "2"}, pairs, 0, 200, TOLERANCES, memo)
+    assert again["realized"] is first["realized"]  # not recomputed
+    fewer = shadow_report(
+        {"version": "2"}, [(h, c, None) for h, c, _ in pairs[:10]] + pairs[10:], 0, 200, TOLERANCES, memo
+    )
+    assert fewer["realized"] is not first["realized"] and fewer["outcomes"] == 590
+    assert shadow_report({"version": "2"}, pairs, 0, 200, TOLERANCES)["realized"] == first["realized"]
