@@ -21,7 +21,7 @@ from services.tracker.settings import TrackerSettings
 from tests.conftest import BASELINE, PredictorProcess, new_predictor_process
 from tests.support import REPO_ROOT, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.second_lane]  # real predictors and a tracker: beside the rest
 
 
 @pytest.fixture

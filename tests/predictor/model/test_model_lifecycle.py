@@ -19,7 +19,7 @@ from tests.proxy import TcpProxy
 from tests.support import free_port
 from tests.tracker.test_experiments import _log_altered_model
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.second_lane]  # real predictors and a tracker: beside the rest
 
 
 def test_model_card_names_version_run_data_metrics_params_and_code(
