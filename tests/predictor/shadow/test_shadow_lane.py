@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 from services.common.paths import SHARED_DATA_FILE
 from services.common.registry_names import CHALLENGER_ALIAS
 from services.predictor.scoring.served_model import ServedModel
+from services.predictor.settings import PredictorSettings
 from services.tracker.config import load_config
 from services.tracker.experiment import run_experiment
 from services.tracker.gate import TEST_CUSTOMERS_ARTIFACT
@@ -199,7 +200,7 @@ def test_a_challenger_that_raises_on_every_record_leaves_every_answer_200(start_
 
 
 def test_a_full_queue_drops_and_counts_and_never_waits(start_app: AppFactory) -> None:
-    client = start_app(poll_seconds=0, drift_seconds=0.01, shadow_queue=50)
+    client = start_app(poll_seconds=0, drift_seconds=0.01, shadow_queue=50, shadow_min_outcomes=7)
     services = client.app.state.services  # type: ignore[attr-defined]
     with_challenger(client)
     services.shadow.stop()  # nothing drains: the queue fills
@@ -213,6 +214,7 @@ def test_a_full_queue_drops_and_counts_and_never_waits(start_app: AppFactory) ->
     report = client.get("/model/shadow").json()
     assert report["paired"] == 50 and report["dropped"] == 30, report
     assert report["top_overlap"] == 1.0 and report["mean_abs_difference"] == 0.0
+    assert report["min_outcomes"] == 7  # the setting actually used, read back
 
 
 def test_a_challenger_that_cannot_load_is_reported_and_answers_go_on(
@@ -236,3 +238,12 @@ def test_a_challenger_that_cannot_load_is_reported_and_answers_go_on(
         time.sleep(0.05)
     assert report["model"] is None and report["designated"] == bad and "canary" in report["last_error"]
     assert 'churnguard_shadow_dropped_total{reason="challenger_unloadable"} 10.0' in client.get("/metrics").text
+
+
+def test_the_verdict_reads_the_gate_s_own_tolerance_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHURNGUARD_PROMOTION_AUC_TOLERANCE", "0.02")
+    monkeypatch.setenv("CHURNGUARD_PROMOTION_TOP_PRECISION_TOLERANCE", "0.07")
+    monkeypatch.setenv("PREDICTOR_SHADOW_QUEUE", "123")
+    settings = PredictorSettings()
+    assert (settings.shadow_auc_tolerance, settings.shadow_top_precision_tolerance) == (0.02, 0.07)
+    assert settings.shadow_queue == 123
