@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -16,10 +17,32 @@ import httpx
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free now and outside the kernel's ephemeral range.
+
+    A port the kernel hands out for bind(0) comes from the range outbound connections also use: the
+    parallel lanes' clients can take it before the server (a subprocess, or Docker minutes later) binds it.
+    Below that range only another explicit bind can, and the random choice makes two lanes unlikely to meet.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below the ephemeral range (from {low})")
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None, status: int = 200) -> None:

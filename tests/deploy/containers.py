@@ -155,7 +155,6 @@ def running_stack(
         "PROMETHEUS_BASE_IMAGE": "churnguard-base:bookworm",
         "INFRA_BASE_IMAGE": "churnguard-base:bookworm",
         "CHURNGUARD_DATA_DIR": str(REPO_ROOT.parent / "shared" / "data"),
-        **{name: str(free_port()) for name in ports},
         **settings,
     }
     compose = Compose(project, files, env)
@@ -163,12 +162,26 @@ def running_stack(
     try:
         _build(compose, project)
         clock = time.monotonic()
-        compose("up", "-d")
+        _up_on_free_ports(compose, ports)
         _timed(f"up:{project}", clock)
         yield compose
     finally:
         compose("down", "-v", "-t", "3", check=False, timeout=120)
         _engine("stop")
+
+
+def _up_on_free_ports(compose: Compose, ports: tuple[str, ...] | list[str], attempts: int = 3) -> None:
+    """`up -d` on host ports chosen just before it; a port taken meanwhile by another lane means new ports."""
+    for attempt in range(1, attempts + 1):
+        compose.env.update({name: str(free_port()) for name in ports})
+        last = attempt == attempts
+        result = compose("up", "-d", check=last)
+        if result.returncode == 0:
+            return
+        if "address already in use" not in result.stderr:
+            logs = compose.logs()
+            raise AssertionError(f"docker-compose up -d failed:\n{result.stderr[-3000:]}\n{logs[-6000:]}")
+        compose("down", "-t", "3", check=False, timeout=120)
 
 
 def mail_and_hooks(compose: Compose) -> tuple[list[str], list[str]]:
