@@ -60,7 +60,9 @@ WRITE_SLICE = 200
 # A group commit on the event loop is usually a few records: one statement for them all (a dozen small statements
 # cached) costs less than executemany's per-row steps.
 SMALL_GROUP = 16
-CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own default: about 1,000 pages of WAL
+# How often the writer thread folds the WAL into the file, when this process committed since. The WAL file
+# never shrinks, so its size cannot say whether a checkpoint is due: it said "always" once past 4 MB.
+CHECKPOINT_SECONDS = 0.5
 BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's lock (the writer thread's writes)
 
 
@@ -87,6 +89,9 @@ class SqliteBackend:
         # one that never does (the event loop's), so no commit pays to switch its busy timeout.
         self._writers: dict[bool, tuple[sqlite3.Connection, int]] = {}
         self._shadow_writer: sqlite3.Connection | None = None  # the shadow lane thread's only
+        self._checkpointer: tuple[sqlite3.Connection, int] | None = None  # the writer thread's only
+        self._written = False  # committed since the last checkpoint
+        self._next_checkpoint = 0.0
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -121,6 +126,7 @@ class SqliteBackend:
                         writer.execute(insert_statement(len(rows)), list(chain.from_iterable(rows)))
                     else:  # the rest row by row: one statement of each size would be cached (~60 MB seen)
                         writer.executemany(insert_statement(1), rows)
+            self._written = True
         except sqlite3.OperationalError as error:
             if not wait and "locked" in str(error):  # another process is committing: let the writer wait
                 raise WriterBusy(str(error)) from error
@@ -131,15 +137,22 @@ class SqliteBackend:
             raise
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database once it has grown (writes never do it themselves: a checkpoint
-        syncs the file, and the event loop's commits must not pay for that). Called by the writer thread."""
-        try:
-            if self.path.with_name(self.path.name + "-wal").stat().st_size < CHECKPOINT_BYTES:
-                return
-        except FileNotFoundError:
+        """Copy what this process committed from the WAL into the database, at most every CHECKPOINT_SECONDS
+        (writes never do it themselves: a checkpoint syncs the file, and the event loop's commits must not pay
+        for that). PASSIVE: it never waits for a writer nor blocks one. Called by the writer thread, on a kept
+        connection (opening one, with its pragmas and schema, cost more than the checkpoint)."""
+        if not self._written or time.monotonic() < self._next_checkpoint:
             return
-        with self._errors("audit checkpoint failed"), self._connection() as connection:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._written = False
+        self._next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
+        with self._errors("audit checkpoint failed"):
+            self._checkpointer = self._kept(self._checkpointer, BUSY_TIMEOUT_MS)
+            try:
+                self._checkpointer[0].execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                self._checkpointer[0].close()
+                self._checkpointer = None
+                raise
 
     def _renew(self, wait: bool) -> None:
         """A fresh connection next time (the file may have been replaced)."""
@@ -206,6 +219,7 @@ class SqliteBackend:
                 with self._shadow_writer:
                     self._shadow_writer.executemany("INSERT OR IGNORE INTO shadow_scores VALUES (?, ?, ?, ?)", scores)
                     self._shadow_writer.executemany("INSERT INTO shadow_drops VALUES (?, ?, ?)", drops)
+                self._written = True
             except sqlite3.Error:
                 self._shadow_writer.close()  # a fresh connection next time (the file may have been replaced)
                 self._shadow_writer = None
@@ -257,23 +271,31 @@ class SqliteBackend:
             if self._shadow_writer is not None:
                 self._shadow_writer.close()
                 self._shadow_writer = None
+            if self._checkpointer is not None:
+                self._checkpointer[0].close()
+                self._checkpointer = None
 
     def _current_writer(self, wait: bool) -> sqlite3.Connection:
-        """The kept connection, unless the file was removed or replaced: then a new one (and new tables),
-        never writes into a file nobody will read."""
+        kept = self._kept(self._writers.get(wait), BUSY_TIMEOUT_MS if wait else 0)
+        self._writers[wait] = kept
+        return kept[0]
+
+    def _kept(
+        self, kept: tuple[sqlite3.Connection, int] | None, busy_timeout_ms: int
+    ) -> tuple[sqlite3.Connection, int]:
+        """A kept connection with the file's inode, unless the file was removed or replaced: then a new one
+        (and new tables), never writes into a file nobody will read."""
         try:
             inode: int | None = os.stat(self._path_text).st_ino  # one system call a commit; pathlib's adds ~2 us
         except FileNotFoundError:
             inode = None
-        kept = self._writers.get(wait)
         if kept is not None and kept[1] == inode:
-            return kept[0]
+            return kept
         if kept is not None:
             kept[0].close()
-        writer = self._open(busy_timeout_ms=BUSY_TIMEOUT_MS if wait else 0)
-        writer.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the request path
-        self._writers[wait] = (writer, self.path.stat().st_ino)
-        return writer
+        connection = self._open(busy_timeout_ms=busy_timeout_ms)
+        connection.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the request path
+        return connection, self.path.stat().st_ino
 
     def _open(self, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000, check_same_thread=False)

@@ -336,7 +336,8 @@ def test_a_commit_on_the_event_loop_never_waits_for_another_process_lock(tmp_pat
 def test_commits_leave_the_wal_to_the_writer_threads_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A checkpoint syncs the file: no commit (on the event loop) runs one; the writer thread's does."""
+    """A checkpoint syncs the file: no commit (on the event loop) runs one; the writer thread's does, at most
+    every CHECKPOINT_SECONDS and only after a commit (the WAL's size never shrinks: it cannot say when)."""
     path = tmp_path / "audit.sqlite3"
     log = audit_log(f"sqlite:///{path}", durable=True)
     for n in range(300):
@@ -347,9 +348,21 @@ def test_commits_leave_the_wal_to_the_writer_threads_checkpoint(
         assert reader.execute("SELECT count(*) FROM predictions").fetchone() == (1500,)
     before = path.stat().st_size
     assert wal.stat().st_size > before, "1,500 records wait in the WAL: no commit checkpointed"
-    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_BYTES", 0)
     log.backend.checkpoint()
     assert path.stat().st_size > before + 500_000, "the writer thread's checkpoint folded the WAL into the file"
+    opened: list[int] = []
+    real_open = log.backend._open
+    monkeypatch.setattr(log.backend, "_open", lambda **kw: opened.append(1) or real_open(**kw))
+    for n in range(20):  # the writer thread's rhythm: a commit, then its checkpoint
+        log.submit(batch([f"after-{n}"]))
+        log.flush(wait=False)
+        log.backend.checkpoint()
+    assert opened == [], "the checkpoint's connection is kept (opening one each time cost more than the checkpoint)"
+    time.sleep(sqlite_backend.CHECKPOINT_SECONDS)
+    log.backend.checkpoint()
+    with sqlite3.connect(path) as reader:
+        busy, frames, copied = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames == copied, "every committed frame was copied by the writer thread's checkpoint"
 
 
 def test_shadow_scores_pair_with_their_answers_and_outcomes_in_id_order(url: str) -> None:
