@@ -11,6 +11,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg.rows import dict_row
 
@@ -65,6 +66,14 @@ CONNECT_TIMEOUT = 5
 # A group commit of up to this many records is one multi-row INSERT (a round trip); COPY's four round trips
 # (BEGIN, COPY, INSERT ... SELECT, COMMIT) pay off only for larger ones.
 SMALL_GROUP = 32
+# The event loop's commit sends its group as one JSON parameter: psycopg adapting 14 parameters a record cost
+# ~35 us of the loop's CPU each (measured 273 us for 4 records, 144 us as JSON), and the server parses JSON on
+# its own core. Numbers keep their shortest round-trip text, so every value reads back identical.
+JSON_INSERT = (
+    f"INSERT INTO predictions ({COLUMNS}) SELECT {COLUMNS} FROM json_populate_recordset(NULL::predictions, %s) "
+    "ON CONFLICT (prediction_id) DO NOTHING"
+)
+_encode_json = msgspec.json.Encoder().encode
 _ROW_MARKS = f"({', '.join(['%s'] * len(COLUMN_NAMES))})"
 
 
@@ -84,6 +93,7 @@ class PostgresBackend:
         self._writer: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._readers = threading.local()
+        self._async_writers: list[psycopg.AsyncConnection[Any]] = []  # the event loop's, idle ones
 
     def prepare(self) -> None:
         with self._errors("audit log cannot be opened"), self._connect() as connection, connection.transaction():
@@ -113,6 +123,28 @@ class PostgresBackend:
                 self._writer.close()  # a fresh connection next time
                 self._writer = None
                 raise
+
+    async def insert_async(self, records: Sequence[AuditRecord]) -> None:
+        """The event loop's group commit: the round trip is awaited, so the loop serves other requests meanwhile,
+        with no thread hand-over (a thread waiting for the GIL behind a busy loop added milliseconds). One kept
+        connection per commit in flight; one that failed or was interrupted is closed, never reused."""
+        connection = self._async_writers.pop() if self._async_writers else None
+        try:
+            if connection is None or connection.closed:
+                connection = await psycopg.AsyncConnection.connect(
+                    self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True
+                )
+                if not self.power_safe:  # as for the writer thread's connection (insert)
+                    await connection.execute("SET synchronous_commit TO off")
+            rows = _encode_json([dict(zip(COLUMN_NAMES, record, strict=True)) for record in records])
+            await connection.execute(JSON_INSERT, (rows.decode(),))
+        except BaseException as error:  # a timeout or cancellation leaves the connection mid-statement
+            if connection is not None:
+                connection.pgconn.finish()
+            if isinstance(error, psycopg.Error | OSError):
+                raise AuditStoreError(f"audit write failed: {error}") from error
+            raise
+        self._async_writers.append(connection)
 
     def checkpoint(self) -> None:
         """The server checkpoints on its own."""
@@ -261,6 +293,8 @@ class PostgresBackend:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        while self._async_writers:
+            self._async_writers.pop().pgconn.finish()  # its loop may be gone: the socket is closed directly
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, row_factory=dict_row)

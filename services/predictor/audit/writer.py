@@ -1,8 +1,10 @@
 """The audit log of every prediction, written off the request path by one writer thread.
 
 Two modes, one writer:
-- durable (PREDICTOR_AUDIT_DURABLE, the default): a request waits until its record is committed; the
-  writer commits everything waiting at once (group commit), so a SIGKILL never loses an answered prediction;
+- durable (PREDICTOR_AUDIT_DURABLE, the default): a request waits until its record is committed, with
+  everything waiting at that moment (group commit), so a SIGKILL never loses an answered prediction. A small
+  request to a healthy log is committed by its own event loop (SQLite: a file append at the end of the
+  loop's iteration; PostgreSQL: an awaited round trip, one group in flight); anything else by the writer;
 - batched: records are committed every PREDICTOR_AUDIT_FLUSH_SECONDS; `close()` flushes (SIGTERM loses
   nothing, SIGKILL may lose the last fraction of a second).
 While the database fails, records go to the spill on local disk (spill.py) before they count as written,
@@ -20,7 +22,7 @@ import logging
 import threading
 import time
 from asyncio import AbstractEventLoop, Future
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from hashlib import sha256
@@ -184,6 +186,10 @@ class AuditLog:
         self._next_purge = 0.0
         self._retry_at = 0.0  # while the database fails: when to try it again
         self._loop_commit_scheduled = False
+        self._async_insert: Callable[[Sequence[AuditRecord]], Awaitable[None]] | None = getattr(
+            backend, "insert_async", None
+        )
+        self._async_committing = False  # the event loop's round-trip commit is running (PostgreSQL)
 
     @property
     def description(self) -> str:
@@ -248,21 +254,65 @@ class AuditLog:
             self._wake.set()
 
     def _commit_on_loop(self, batch: AuditBatch) -> bool:
-        """A small request to a healthy local log (SQLite) is committed on its own event loop, at the end of
-        this iteration, together with every request submitted in it: no thread hand-over, no wait for the
-        GIL. A commit there is a file append (~0.1 ms); anything larger or slower is the writer's."""
+        """A small request to a healthy log is committed by its own event loop, together with every request
+        waiting then: no thread hand-over, no wait for the GIL behind a busy loop. SQLite: at the end of this
+        iteration (a file append, ~0.1 ms). PostgreSQL: by a task that awaits each group's round trip while
+        the loop serves others. Anything larger, and anything while the log fails, is the writer's."""
         if not (
             batch.committed is not None
-            and self.backend.local
             and batch.size <= LOOP_COMMIT_MAX_RECORDS
             and self.healthy
             and not self.spill.records
         ):
             return False
-        if not self._loop_commit_scheduled:
-            self._loop_commit_scheduled = True
-            batch.committed.get_loop().call_soon(self.flush, False)  # never waits on the loop: see flush
+        loop = batch.committed.get_loop()
+        if self.backend.local:
+            if not self._loop_commit_scheduled:
+                self._loop_commit_scheduled = True
+                loop.call_soon(self.flush, False)  # never waits on the loop: see flush
+            return True
+        if self._async_insert is None:
+            return False
+        if not self._async_committing:
+            self._async_committing = True
+            loop.create_task(self._commit_round_trips(self._async_insert))
         return True
+
+    async def _commit_round_trips(self, insert: Callable[[Sequence[AuditRecord]], Awaitable[None]]) -> None:
+        """Commit what waits, one group at a time, until nothing does (what arrives during a round trip is
+        the next group). A failure hands the records to the writer thread, which retries, else spills, and
+        answers them; past commit_timeout the requests are refused (503), as the writer thread's would be,
+        and their records are still the writer thread's to write."""
+        try:
+            while True:
+                with self._lock:
+                    batches, self._pending = self._pending, []
+                    self._in_flight = [*self._in_flight, *batches]
+                if not batches:
+                    return
+                try:
+                    async with asyncio.timeout(self.commit_timeout):
+                        await insert([record for batch in batches for record in batch.records()])
+                except BaseException as error:  # failed, timed out, or cancelled (shutdown): not committed here
+                    with self._lock:
+                        self._pending[:0] = batches
+                        self._forget_in_flight(batches)
+                    self._wake.set()
+                    if not isinstance(error, AuditStoreError | TimeoutError):
+                        raise
+                    if isinstance(error, TimeoutError):
+                        _expire([batch.committed for batch in batches if batch.committed is not None])
+                        self._record_failure(f"audit commit took over {self.commit_timeout:g} s")
+                    else:
+                        self._expire_later(batches)
+                        self._record_failure(str(error))
+                    return
+                with self._lock:
+                    self._forget_in_flight(batches)
+                    self._pending_count -= sum(batch.size for batch in batches)
+                _resolve(batches)
+        finally:
+            self._async_committing = False
 
     def _expire_later(self, batches: Sequence[AuditBatch]) -> None:
         """Durable requests whose commit is the writer thread's get TimeoutError after `commit_timeout` (one timer

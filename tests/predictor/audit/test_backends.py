@@ -382,15 +382,16 @@ def test_shadow_scores_pair_with_their_answers_and_outcomes_in_id_order(url: str
 
 
 def test_a_durable_answer_waits_at_most_the_commit_timeout_and_a_commit_on_the_loop_needs_no_timer(url: str) -> None:
-    """The writer thread is not running here: a record handed to it is never committed, and its request is
-    told so after commit_timeout. SQLite commits a small request on the loop itself: done at once."""
+    """The writer thread is not running here: a large request handed to it is never committed, and it is told
+    so after commit_timeout (one timer). A small one is committed by its own event loop (SQLite: a file
+    append; PostgreSQL: an awaited round trip): no timer of its own."""
     log = audit_log(url, durable=True, commit_timeout=0.3)
 
-    async def answer() -> tuple[str, float, int]:
+    async def answer(ids: list[str]) -> tuple[str, float, int]:
         loop = asyncio.get_running_loop()
         committed = loop.create_future()
         started = time.monotonic()
-        log.submit(batch(["t-1"], committed=committed))
+        log.submit(batch(ids, committed=committed))
         timers = len(loop._scheduled)  # type: ignore[attr-defined]
         try:
             async with asyncio.timeout(5):  # the test's own bound: a missing timer fails, never hangs
@@ -399,9 +400,100 @@ def test_a_durable_answer_waits_at_most_the_commit_timeout_and_a_commit_on_the_l
             return "timed out", time.monotonic() - started, timers
         return "committed", time.monotonic() - started, timers
 
-    outcome, waited, timers = asyncio.run(answer())
-    if url.startswith("sqlite"):
-        assert (outcome, timers) == ("committed", 0) and waited < 0.25
-        assert log.backend.fetch("t-1") is not None
-    else:
-        assert outcome == "timed out" and 0.25 <= waited < 2 and timers == 1
+    outcome, waited, timers = asyncio.run(answer(["t-1"]))
+    assert (outcome, timers) == ("committed", 0) and waited < 0.25
+    assert log.backend.fetch("t-1") is not None
+    large = [f"large-{n}" for n in range(writer.LOOP_COMMIT_MAX_RECORDS + 1)]
+    outcome, waited, timers = asyncio.run(answer(large))
+    assert outcome == "timed out" and 0.25 <= waited < 2 and timers == 1
+    assert log.backend.fetch(large[0]) is None and log.pending == len(large), "still the writer thread's to write"
+
+
+def test_postgres_commits_small_durable_requests_on_the_event_loop_one_group_per_round_trip(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No writer thread runs: requests submitted together are one round trip; what arrives meanwhile is the
+    next group; every request is answered once its record is in PostgreSQL."""
+    log = audit_log(postgres_url, durable=True)
+    groups: list[int] = []
+    real_insert = log.backend.insert_async  # type: ignore[attr-defined]
+
+    async def counted(records: list[AuditRecord]) -> None:
+        groups.append(len(records))
+        await real_insert(records)
+
+    monkeypatch.setattr(log, "_async_insert", counted)
+
+    async def requests() -> None:
+        loop = asyncio.get_running_loop()
+        first = [loop.create_future() for _ in range(3)]
+        for n, future in enumerate(first):
+            log.submit(batch([f"g1-{n}"], committed=future))
+        await asyncio.sleep(0)  # the commit task starts: its round trip is in flight
+        second = [loop.create_future() for _ in range(2)]
+        for n, future in enumerate(second):
+            log.submit(batch([f"g2-{n}"], committed=future))
+        async with asyncio.timeout(5):
+            await asyncio.gather(*first, *second)
+
+    asyncio.run(requests())
+    assert groups == [3, 2]
+    assert log.backend.known(["g1-0", "g1-1", "g1-2", "g2-0", "g2-1"]) == {"g1-0", "g1-1", "g1-2", "g2-0", "g2-1"}
+    assert log.pending == 0 and log.healthy
+
+
+@pytest.mark.parametrize("failure", ["error", "timeout"])
+def test_a_failed_or_slow_commit_on_the_loop_is_handed_to_the_writer_thread(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """The loop's round trip fails: the log says so, and the writer thread (which retries, else spills) writes
+    the record and answers. Past commit_timeout the request is refused (503) but its record is still written."""
+    log = audit_log(postgres_url, durable=True, commit_timeout=0.3)
+
+    async def failing(records: list[AuditRecord]) -> None:
+        if failure == "timeout":
+            await asyncio.sleep(5)
+        raise AuditStoreError("audit write failed: connection refused")
+
+    monkeypatch.setattr(log, "_async_insert", failing)
+
+    async def request() -> str:
+        committed = asyncio.get_running_loop().create_future()
+        started = time.monotonic()
+        log.submit(batch(["handed-over"], committed=committed))
+        while not log.last_error:  # the loop's attempt is over
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - started < 2 and log.pending == 1 and log.get("handed-over") is not None
+        await asyncio.to_thread(log.flush)  # the writer thread
+        try:
+            async with asyncio.timeout(5):
+                await committed
+        except TimeoutError:
+            return "refused"
+        return "answered"
+
+    assert asyncio.run(request()) == ("refused" if failure == "timeout" else "answered")
+    assert log.backend.known(["handed-over"]) == {"handed-over"} and log.pending == 0 and log.healthy
+
+
+def test_postgres_records_read_back_the_same_from_the_loops_commit_and_the_writer_threads(postgres_url: str) -> None:
+    """The loop sends its group as one JSON parameter, the writer thread as typed parameters (or COPY): every
+    column reads back identical, awkward floats and the input's quotes included."""
+    same = batch(["x-0", "x-1", "x-2"])._replace(probabilities=[0.1 + 0.2, 1 / 3, 0.8], threshold=1 / 7)
+    loop_log = audit_log(postgres_url, durable=True)
+
+    async def via_the_loop() -> None:
+        committed = asyncio.get_running_loop().create_future()
+        loop_log.submit(same._replace(prediction_ids=["loop-0", "loop-1", "loop-2"], committed=committed))
+        async with asyncio.timeout(5):
+            await committed
+
+    asyncio.run(via_the_loop())
+    thread_log = audit_log(postgres_url)
+    thread_log.submit(same._replace(prediction_ids=["thread-0", "thread-1", "thread-2"]))
+    assert thread_log.flush()
+    for n in range(3):
+        by_loop, by_thread = loop_log.backend.fetch(f"loop-{n}"), thread_log.backend.fetch(f"thread-{n}")
+        assert by_loop is not None and by_thread is not None
+        assert {**by_loop, "prediction_id": None} == {**by_thread, "prediction_id": None}
+    assert loop_log.backend.fetch("loop-0")["churn_probability"] == 0.1 + 0.2  # type: ignore[index]
