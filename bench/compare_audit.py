@@ -1,7 +1,10 @@
 """The audit log's cost, side by side in one run, one machine, loopback only.
 
 Six predictors serve the same cached model at once; wrk alternates between them, single records at c=8 and
-c=32; each figure is the median of the rounds:
+c=32; each figure is the median of the rounds, and each ratio the median of the rounds' own ratios (two
+setups measured back to back share the machine's state: this VM's speed drifts by 20-40% within minutes),
+with their range. CPU per request (the predictor process, all its threads, from /proc) is the cost a setup
+pays whatever the neighbours do:
 - SQLite, durable (the default: an answer leaves after its record is committed, group commit);
 - SQLite, batched (committed every 0.2 s: a SIGKILL may lose the last fraction of a second);
 - SQLite, durable and power-safe (PREDICTOR_AUDIT_POWER_SAFE: the WAL synced at every commit);
@@ -9,7 +12,7 @@ c=32; each figure is the median of the rounds:
 - SQLite, durable, on a log already holding N records (default 10 million), beside the empty one.
 Then audit look-ups by id on the full log: p50/p99 over random ids, through HTTP.
 
-    .venv/bin/python bench/compare_audit.py [--records 10000000] [--seconds 5] [--rounds 3]
+    .venv/bin/python bench/compare_audit.py [--records 10000000] [--seconds 5] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -66,6 +69,12 @@ def fill(path: Path, records: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sample_ids(path: Path, count: int) -> list[str]:
     with sqlite3.connect(path) as connection:
         highest = connection.execute("SELECT max(rowid) FROM predictions").fetchone()[0]
@@ -93,7 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--cache",
         type=Path,
@@ -137,12 +146,14 @@ def main() -> int:
         results: dict[tuple[str, int], list[dict[str, float]]] = {
             (name, clients): [] for clients in CONCURRENCY for name in setups
         }
+        pids = dict(zip(urls, (process.pid for process in processes), strict=True))
         for _ in range(args.rounds):
             for clients in CONCURRENCY:
                 for name, url in urls.items():
-                    results[name, clients].append(
-                        wrk(f"{url}/predict", body, clients, args.seconds, {"Authorization": f"Bearer {API_KEY}"})
-                    )
+                    before = cpu_seconds(pids[name])
+                    run = wrk(f"{url}/predict", body, clients, args.seconds, {"Authorization": f"Bearer {API_KEY}"})
+                    run["cpu_us"] = (cpu_seconds(pids[name]) - before) / max(run["requests"], 1) * 1e6
+                    results[name, clients].append(run)
         full_name = list(setups)[-1]
         looked_up = lookups(urls[full_name], sample_ids(full_log, 2000))
         report = render(args, results, looked_up, fill_seconds, full_log.stat().st_size)
@@ -163,8 +174,9 @@ def render(
     fill_seconds: float,
     full_bytes: int,
 ) -> str:
+    fields = ("rps", "p50", "p99", "errors", "cpu_us")
     median = {
-        key: {field: statistics.median(run[field] for run in runs) for field in ("rps", "p50", "p99", "errors")}
+        key: {field: statistics.median(run[field] for run in runs) for field in fields}
         for key, runs in results.items()
     }
     names = list(dict.fromkeys(name for name, _ in results))
@@ -175,20 +187,27 @@ def render(
         f"`.venv/bin/python bench/compare_audit.py --records {args.records} --seconds {args.seconds} "
         f"--rounds {args.rounds}` on {os.cpu_count()} cores; six predictors (1 worker each) serve the same "
         "cached model at once, wrk alternates between them (single records, loopback); the median of the "
-        "rounds. PostgreSQL is Debian's, local, on the same disk.",
+        "rounds; a ratio is the median of the rounds' own ratios [their range]; CPU is the predictor's per "
+        "request. PostgreSQL is Debian's, local, on the same disk and cores.",
         "",
-        "| audit log | clients | req/s | p50 ms | p99 ms | non-2xx |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| audit log | clients | req/s | p50 ms | p99 ms | CPU us/request | non-2xx |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for clients in CONCURRENCY:
         for name in names:
             r = median[name, clients]
             lines.append(
-                f"| {name} | {clients} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']:.0f} |"
+                f"| {name} | {clients} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['cpu_us']:.0f} "
+                f"| {r['errors']:.0f} |"
             )
 
     def ratio(a: str, b: str, clients: int) -> str:
-        return f"{median[a, clients]['rps'] / median[b, clients]['rps']:.2f}x"
+        paired = sorted(x["rps"] / y["rps"] for x, y in zip(results[a, clients], results[b, clients], strict=True))
+        cost = median[b, clients]["cpu_us"] / median[a, clients]["cpu_us"]
+        return (
+            f"{statistics.median(paired):.2f}x [{paired[0]:.2f}-{paired[-1]:.2f}] "
+            f"(by CPU per request {cost:.2f}x)"
+        )
 
     lines.append("")
     for clients in CONCURRENCY:
