@@ -17,12 +17,11 @@ import httpx
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_start() -> int:
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def free_port() -> int:
@@ -32,7 +31,7 @@ def free_port() -> int:
     parallel lanes' clients can take it before the server (a subprocess, or Docker minutes later) binds it.
     Below that range only another explicit bind can, and the random choice makes two lanes unlikely to meet.
     """
-    low, _ = _ephemeral_range()
+    low = _ephemeral_start()
     candidates = list(range(max(1024, low - 12000), low))
     random.shuffle(candidates)
     for port in candidates:

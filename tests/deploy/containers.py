@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -52,9 +53,13 @@ class Compose:
     def __call__(self, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = self._run(args, timeout)
         if check and result.returncode != 0:
-            logs = self._run(("logs", "--tail=40"), 60).stdout
-            raise AssertionError(f"docker-compose {' '.join(args)} failed:\n{result.stderr[-3000:]}\n{logs[-6000:]}")
+            self.fail(args, result)
         return result
+
+    def fail(self, args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> NoReturn:
+        """Raise with the command's error output and the stack's logs."""
+        logs = self._run(("logs", "--tail=40"), 60).stdout
+        raise AssertionError(f"docker-compose {' '.join(args)} failed:\n{result.stderr[-3000:]}\n{logs[-6000:]}")
 
     def _run(self, args: tuple[str, ...], timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -174,13 +179,11 @@ def _up_on_free_ports(compose: Compose, ports: tuple[str, ...] | list[str], atte
     """`up -d` on host ports chosen just before it; a port taken meanwhile by another lane means new ports."""
     for attempt in range(1, attempts + 1):
         compose.env.update({name: str(free_port()) for name in ports})
-        last = attempt == attempts
-        result = compose("up", "-d", check=last)
+        result = compose("up", "-d", check=False)
         if result.returncode == 0:
             return
-        if "address already in use" not in result.stderr:
-            logs = compose.logs()
-            raise AssertionError(f"docker-compose up -d failed:\n{result.stderr[-3000:]}\n{logs[-6000:]}")
+        if "address already in use" not in result.stderr or attempt == attempts:
+            compose.fail(("up", "-d"), result)
         compose("down", "-t", "3", check=False, timeout=120)
 
 

@@ -63,6 +63,7 @@ MERGE = (
     f"INSERT INTO predictions ({COLUMNS}) SELECT {COLUMNS} FROM audit_staging ON CONFLICT (prediction_id) DO NOTHING"
 )
 CONNECT_TIMEOUT = 5
+ASYNCHRONOUS_COMMIT = "SET synchronous_commit TO off"  # PREDICTOR_AUDIT_POWER_SAFE off: see open_backend
 # A group commit of up to this many records is one multi-row INSERT (a round trip); COPY's four round trips
 # (BEGIN, COPY, INSERT ... SELECT, COMMIT) pay off only for larger ones.
 SMALL_GROUP = 32
@@ -93,7 +94,7 @@ class PostgresBackend:
         self._writer: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._readers = threading.local()
-        self._async_writers: list[psycopg.AsyncConnection[Any]] = []  # the event loop's, idle ones
+        self._async_writer: psycopg.AsyncConnection[Any] | None = None  # the event loop's (one commit in flight)
 
     def prepare(self) -> None:
         with self._errors("audit log cannot be opened"), self._connect() as connection, connection.transaction():
@@ -109,7 +110,7 @@ class PostgresBackend:
                 self._writer = self._connect()
                 self._writer.execute(STAGING)
                 if not self.power_safe:  # committed in the server once this returns: any kill of ours keeps it;
-                    self._writer.execute("SET synchronous_commit TO off")  # a crash of the server may lose ~0.6 s
+                    self._writer.execute(ASYNCHRONOUS_COMMIT)  # a crash of the server may lose ~0.6 s
             try:
                 if len(records) <= SMALL_GROUP:  # one statement, its own transaction: one round trip
                     self._writer.execute(small_insert(len(records)), list(chain.from_iterable(records)))
@@ -128,14 +129,14 @@ class PostgresBackend:
         """The event loop's group commit: the round trip is awaited, so the loop serves other requests meanwhile,
         with no thread hand-over (a thread waiting for the GIL behind a busy loop added milliseconds). One kept
         connection per commit in flight; one that failed or was interrupted is closed, never reused."""
-        connection = self._async_writers.pop() if self._async_writers else None
+        connection, self._async_writer = self._async_writer, None  # taken while in use
         try:
             if connection is None or connection.closed:
                 connection = await psycopg.AsyncConnection.connect(
                     self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True
                 )
                 if not self.power_safe:  # as for the writer thread's connection (insert)
-                    await connection.execute("SET synchronous_commit TO off")
+                    await connection.execute(ASYNCHRONOUS_COMMIT)
             rows = _encode_json([dict(zip(COLUMN_NAMES, record, strict=True)) for record in records])
             await connection.execute(JSON_INSERT, (rows.decode(),))
         except BaseException as error:  # a timeout or cancellation leaves the connection mid-statement
@@ -144,7 +145,7 @@ class PostgresBackend:
             if isinstance(error, psycopg.Error | OSError):
                 raise AuditStoreError(f"audit write failed: {error}") from error
             raise
-        self._async_writers.append(connection)
+        self._async_writer = connection
 
     def checkpoint(self) -> None:
         """The server checkpoints on its own."""
@@ -293,8 +294,9 @@ class PostgresBackend:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
-        while self._async_writers:
-            self._async_writers.pop().pgconn.finish()  # its loop may be gone: the socket is closed directly
+        if self._async_writer is not None:
+            self._async_writer.pgconn.finish()  # its loop may be gone: the socket is closed directly
+            self._async_writer = None
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True, row_factory=dict_row)

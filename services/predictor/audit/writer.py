@@ -189,7 +189,7 @@ class AuditLog:
         self._async_insert: Callable[[Sequence[AuditRecord]], Awaitable[None]] | None = getattr(
             backend, "insert_async", None
         )
-        self._async_committing = False  # the event loop's round-trip commit is running (PostgreSQL)
+        self._round_trips: asyncio.Task[None] | None = None  # the event loop's round-trip commits (PostgreSQL)
 
     @property
     def description(self) -> str:
@@ -265,17 +265,15 @@ class AuditLog:
             and not self.spill.records
         ):
             return False
-        loop = batch.committed.get_loop()
         if self.backend.local:
             if not self._loop_commit_scheduled:
                 self._loop_commit_scheduled = True
-                loop.call_soon(self.flush, False)  # never waits on the loop: see flush
+                batch.committed.get_loop().call_soon(self.flush, False)  # never waits on the loop: see flush
             return True
         if self._async_insert is None:
             return False
-        if not self._async_committing:
-            self._async_committing = True
-            loop.create_task(self._commit_round_trips(self._async_insert))
+        if self._round_trips is None:  # kept: the loop holds only a weak reference to a task
+            self._round_trips = batch.committed.get_loop().create_task(self._commit_round_trips(self._async_insert))
         return True
 
     async def _commit_round_trips(self, insert: Callable[[Sequence[AuditRecord]], Awaitable[None]]) -> None:
@@ -312,7 +310,7 @@ class AuditLog:
                     self._pending_count -= sum(batch.size for batch in batches)
                 _resolve(batches)
         finally:
-            self._async_committing = False
+            self._round_trips = None
 
     def _expire_later(self, batches: Sequence[AuditBatch]) -> None:
         """Durable requests whose commit is the writer thread's get TimeoutError after `commit_timeout` (one timer

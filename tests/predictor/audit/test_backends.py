@@ -444,7 +444,7 @@ def test_postgres_commits_small_durable_requests_on_the_event_loop_one_group_per
 
 @pytest.mark.parametrize("failure", ["error", "timeout"])
 def test_a_failed_or_slow_commit_on_the_loop_is_handed_to_the_writer_thread(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, failure: str
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, failure: str
 ) -> None:
     """The loop's round trip fails: the log says so, and the writer thread (which retries, else spills) writes
     the record and answers. Past commit_timeout the request is refused (503) but its record is still written."""
@@ -473,6 +473,9 @@ def test_a_failed_or_slow_commit_on_the_loop_is_handed_to_the_writer_thread(
         return "answered"
 
     assert asyncio.run(request()) == ("refused" if failure == "timeout" else "answered")
+    if failure == "timeout":
+        errors = [str(getattr(entry, "error", "")) for entry in caplog.records]
+        assert "audit commit took over 0.3 s" in errors, "the timeout named is the one used"
     assert log.backend.known(["handed-over"]) == {"handed-over"} and log.pending == 0 and log.healthy
 
 
